@@ -1,0 +1,1 @@
+"""Prefect flows that orchestrate ganpipe's stages."""

@@ -1,0 +1,5 @@
+import sys
+
+from ganpipe.cli import main
+
+sys.exit(main())

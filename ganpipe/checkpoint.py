@@ -1,0 +1,77 @@
+"""Self-describing checkpoints: variant, config, step, nets, optimizers and RNG state.
+
+Everything is stored as tensors, numbers, strings, lists and dicts, so a checkpoint loads
+with `torch.load(weights_only=True)` and a resume continues exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ganpipe.config import Config, PipelineSpec, config_to_dict
+from ganpipe.errors import GanpipeError
+from ganpipe.loop import TrainingState, unwrap
+from ganpipe.variants import get_variant
+from ganpipe.variants.base import DataSpec, Variant
+
+FORMAT = "ganpipe-checkpoint/1"
+
+
+def make_checkpoint(state: TrainingState, config: Config, pipeline: PipelineSpec) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "pipeline": config_to_dict(pipeline),
+        "config": config_to_dict(config),
+        "data_spec": {"channels": state.variant.data.channels, "image_size": state.variant.data.image_size},
+        "step": state.step,
+        "nets": {name: unwrap(net).state_dict() for name, net in state.nets.items()},
+        "optimizers": {name: opt.state_dict() for name, opt in state.optimizers.items()},
+        "rng": {"torch": torch.get_rng_state()},
+    }
+
+
+def save_checkpoint(checkpoint: dict[str, Any], path: Path) -> None:
+    """Write atomically: a crash mid-write never leaves a truncated checkpoint behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    torch.save(checkpoint, partial)
+    os.replace(partial, path)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise GanpipeError(f"{path}: checkpoint not found")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a corrupt or foreign file
+        raise GanpipeError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
+        raise GanpipeError(f"{path}: not a ganpipe checkpoint (expected format {FORMAT})")
+    return checkpoint
+
+
+def restore_state(state: TrainingState, checkpoint: dict[str, Any]) -> None:
+    """Load nets, optimizers, step and RNG state from `checkpoint` into `state`."""
+    for name, net in state.nets.items():
+        unwrap(net).load_state_dict(checkpoint["nets"][name])
+    for name, optimizer in state.optimizers.items():
+        optimizer.load_state_dict(checkpoint["optimizers"][name])
+    state.step = int(checkpoint["step"])
+    torch.set_rng_state(checkpoint["rng"]["torch"])
+
+
+def variant_from_checkpoint(checkpoint: dict[str, Any]) -> tuple[Variant, dict[str, nn.Module]]:
+    """Rebuild the variant and its nets (in eval mode) from a checkpoint alone."""
+    config = Config.model_validate(checkpoint["config"])
+    pipeline = PipelineSpec.model_validate(checkpoint["pipeline"])
+    variant = get_variant(pipeline.variant)(config.model, DataSpec(**checkpoint["data_spec"]))
+    nets = variant.build_nets()
+    for name, net in nets.items():
+        net.load_state_dict(checkpoint["nets"][name])
+        net.eval()
+    return variant, nets

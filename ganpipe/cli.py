@@ -1,0 +1,188 @@
+"""The `ganpipe` command. Heavy imports (torch, Ray, Prefect, MLflow) happen inside commands,
+so `--help` and config errors answer in about a second.
+
+Every failure a user can cause prints one line on stderr naming the culprit, with the path
+of a log file holding the full details, and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from ganpipe.errors import ConfigError, GanpipeError
+
+DEFAULT_PARAMS = "params.yaml"
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--params", default=DEFAULT_PARAMS, metavar="FILE", help="params file (default: params.yaml)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="override one param; repeatable")
+
+
+def _pipeline_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--variant", help="GAN variant (default: run.variant in params)")
+    parser.add_argument("--dataset", help="dataset (default: run.dataset in params)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ganpipe", description="Train, evaluate and register GANs reproducibly.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="the whole pipeline as a Prefect flow")
+    _pipeline_args(run)
+    _common(run)
+    prepare = commands.add_parser("prepare", help="stage: prepare a built-in dataset")
+    prepare.add_argument("--dataset", help="dataset (default: run.dataset in params)")
+    _common(prepare)
+    evaluator = commands.add_parser("evaluator", help="stage: train the dataset classifier used by FID/IS")
+    evaluator.add_argument("--dataset", help="dataset (default: run.dataset in params)")
+    _common(evaluator)
+    for name, text in (("train", "stage: train with Ray Train"), ("evaluate", "stage: FID/IS on the test split"),
+                       ("register", "stage: log to MLflow, register, apply the champion gate")):
+        stage = commands.add_parser(name, help=text)
+        _pipeline_args(stage)
+        _common(stage)
+
+    commands.add_parser("variants", help="list the GAN variants")
+    commands.add_parser("datasets", help="list the built-in datasets")
+
+    sample = commands.add_parser("sample", help="draw samples from a registered model or checkpoint")
+    sample.add_argument("--model", required=True, metavar="REF",
+                        help="models:/NAME@ALIAS, models:/NAME/VERSION or a checkpoint path")
+    sample.add_argument("-n", type=int, default=64, help="number of samples")
+    sample.add_argument("--out", required=True, type=Path, help=".npy (float32 in [0, 1]) or .png (a grid)")
+    sample.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def _load(args: argparse.Namespace):
+    from ganpipe.config import PipelineSpec, load_config
+
+    config = load_config(args.params, args.overrides)
+    variant = getattr(args, "variant", None) or config.run.variant
+    dataset = getattr(args, "dataset", None) or config.run.dataset
+    return config, PipelineSpec(variant=variant, dataset=dataset)
+
+
+def _check_names(pipeline) -> None:
+    from ganpipe.data import get_dataset
+    from ganpipe.variants import get_variant
+
+    get_variant(pipeline.variant)
+    get_dataset(pipeline.dataset)
+
+
+def _print(payload: dict[str, Any]) -> None:
+    import json
+
+    print(json.dumps(payload, indent=2, sort_keys=True, default=str))
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    if args.command == "variants":
+        from ganpipe.variants import VARIANTS
+
+        for name, variant in VARIANTS.items():
+            print(f"{name:10s} {variant.description} ({variant.paper})")
+        return 0
+    if args.command == "datasets":
+        from ganpipe.data import DATASETS
+
+        for name, info in DATASETS.items():
+            print(f"{name:10s} {info.description}")
+        return 0
+    if args.command == "sample":
+        return _sample(args)
+
+    config, pipeline = _load(args)
+    _check_names(pipeline)
+    from ganpipe.paths import ProjectPaths
+
+    paths = ProjectPaths(Path.cwd())
+    if args.command == "run":
+        from flows.pipeline import run_pipeline
+
+        _print(run_pipeline(pipeline.variant, pipeline.dataset, args.params, list(args.overrides), str(paths.root)))
+        return 0
+    from ganpipe import stages
+
+    if args.command == "prepare":
+        result = stages.prepare(config, pipeline.dataset, paths)
+    elif args.command == "evaluator":
+        result = stages.train_evaluator(config, pipeline.dataset, paths)
+    else:
+        result = getattr(stages, args.command)(config, pipeline, paths)
+    _print(result)
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ganpipe.checkpoint import load_checkpoint, variant_from_checkpoint
+    from ganpipe.sampling import generate, save_grid, to_unit_range
+    from ganpipe.tracking import resolve_checkpoint
+
+    if args.n < 1:
+        raise GanpipeError(f"-n {args.n}: must be at least 1")
+    suffix = args.out.suffix.lower()
+    if suffix not in (".npy", ".png"):
+        raise GanpipeError(f"--out {args.out}: expected a .npy or .png file")
+    variant, nets = variant_from_checkpoint(load_checkpoint(resolve_checkpoint(args.model, Path.cwd())))
+    samples = generate(variant, nets["G"], args.n, args.seed)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".npy":
+        np.save(args.out, to_unit_range(samples))
+    else:
+        save_grid(samples, args.out, nrow=max(1, int(round(args.n**0.5))))
+    print(f"wrote {args.n} samples to {args.out}")
+    return 0
+
+
+def _write_log(error: BaseException) -> Path | None:
+    try:
+        log_dir = Path.cwd() / "outputs" / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        path = log_dir / f"ganpipe-{time.strftime('%Y%m%d-%H%M%S')}.log"
+        path.write_text(f"ganpipe {' '.join(sys.argv[1:])}\n\n" + "".join(traceback.format_exception(error)))
+        return path
+    except OSError:
+        return None
+
+
+def _describe(error: BaseException) -> tuple[str, int]:
+    """The first GanpipeError in the exception chain, else the exception's type and first line."""
+    link: BaseException | None = error
+    while link is not None:
+        if isinstance(link, GanpipeError):
+            return str(link), link.exit_code
+        link = link.__cause__ or link.__context__
+    first_line = str(error).splitlines()[0] if str(error) else ""
+    return f"{type(error).__name__}: {first_line}", 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run_command(args)
+    except KeyboardInterrupt:
+        print("ganpipe: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - the one place that turns failures into one line
+        if isinstance(error, ConfigError):
+            print(f"ganpipe: error: {error}", file=sys.stderr)
+            return error.exit_code
+        log = _write_log(error)
+        message, code = _describe(error)
+        print(f"ganpipe: error: {message}" + (f" (details: {log})" if log else ""), file=sys.stderr)
+        return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""The prepared-dataset format: plain .npy arrays plus a manifest.json, byte-deterministic.
+
+(`np.savez` is avoided on purpose: its zip entries carry the current time.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ganpipe.errors import GanpipeError
+
+SPLITS = ("train", "test")
+FORMAT = "ganpipe-prepared/1"
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    manifest: dict[str, Any]
+
+    @property
+    def channels(self) -> int:
+        return int(self.train_images.shape[1])
+
+    @property
+    def image_size(self) -> int:
+        return int(self.train_images.shape[-1])
+
+
+def array_hash(array: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
+def write_prepared(arrays: dict[str, np.ndarray], out_dir: Path, dataset: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Write the split arrays and manifest into `out_dir`, replacing it only once complete."""
+    staging = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "dataset": dataset,
+        "params": params,
+        "source_sha256": array_hash(arrays["source"]),
+        "splits": {},
+    }
+    for split in SPLITS:
+        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        np.save(staging / f"{split}_images.npy", images)
+        np.save(staging / f"{split}_labels.npy", labels)
+        classes, counts = np.unique(labels, return_counts=True)
+        manifest["splits"][split] = {
+            "count": int(len(images)),
+            "shape": list(images.shape[1:]),
+            "label_counts": {str(int(c)): int(n) for c, n in zip(classes, counts)},
+            "images_sha256": array_hash(images),
+        }
+    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    staging.rename(out_dir)
+    return manifest
+
+
+def load_prepared(data_dir: Path) -> PreparedData:
+    """Load a prepared dataset, with an error naming the missing file."""
+    manifest_path = data_dir / "manifest.json"
+    if not manifest_path.is_file():
+        raise GanpipeError(f"{data_dir}: no prepared dataset here (missing manifest.json); run `ganpipe prepare` first")
+    arrays = {}
+    for split in SPLITS:
+        for kind in ("images", "labels"):
+            path = data_dir / f"{split}_{kind}.npy"
+            try:
+                arrays[f"{split}_{kind}"] = np.load(path, allow_pickle=False)
+            except (OSError, ValueError) as exc:
+                raise GanpipeError(f"{path}: cannot read prepared array ({exc})") from None
+    return PreparedData(manifest=json.loads(manifest_path.read_text()), **arrays)

@@ -1,0 +1,149 @@
+"""Ray Train at the edge: runs the core training loop in a TorchTrainer (DDP), one shard per worker.
+
+Joins the cluster at RAY_ADDRESS when it is set, otherwise starts Ray on this machine.
+Checkpoints go through `ray.train.report` into `<storage_path>/<run name>`, not ~/ray_results.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ganpipe.errors import GanpipeError
+
+CHECKPOINT_FILE = "checkpoint.pt"
+LOSSES_FILE = "losses.jsonl"
+
+
+def check_ray_address(address: str | None, timeout_s: float = 5.0) -> None:
+    """Fail fast, naming the address, when RAY_ADDRESS points at nothing that answers."""
+    if not address or address in ("auto", "local"):
+        return
+    host_port = address.split("://", 1)[-1].rstrip("/")
+    host, _, port = host_port.rpartition(":")
+    if not host or not port.isdigit():
+        raise GanpipeError(f"RAY_ADDRESS={address!r}: expected host:port or ray://host:port")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise GanpipeError(f"RAY_ADDRESS={address!r}: Ray cluster unreachable ({exc})") from None
+
+
+def init_ray(num_cpus_hint: int) -> None:
+    import ray
+
+    if ray.is_initialized():
+        return
+    address = os.environ.get("RAY_ADDRESS")
+    check_ray_address(address)
+    if address:
+        ray.init(address=address, log_to_driver=True)
+    else:
+        # Locally, reserve at least one CPU per worker plus one for Ray Train's controller.
+        ray.init(num_cpus=max(os.cpu_count() or 1, num_cpus_hint + 1), include_dashboard=False)
+
+
+def _worker(loop_config: dict[str, Any]) -> None:
+    """Runs on every Ray Train worker: build, wrap in DDP, resume if Ray hands us a checkpoint, train."""
+    import ray.train
+    import ray.train.torch
+    import numpy as np
+    import torch
+
+    from ganpipe.checkpoint import load_checkpoint, make_checkpoint, restore_state, save_checkpoint
+    from ganpipe.config import Config, PipelineSpec
+    from ganpipe.loop import Callback, TrainingState, train_loop
+    from ganpipe.stats import LossLog, ProgressBar
+    from ganpipe.variants import get_variant
+    from ganpipe.variants.base import DataSpec
+
+    config = Config.model_validate(loop_config["config"])
+    pipeline = PipelineSpec.model_validate(loop_config["pipeline"])
+    context = ray.train.get_context()
+    rank, world_size = context.get_world_rank(), context.get_world_size()
+    device = ray.train.torch.get_device()
+    torch.manual_seed(config.train.seed + rank)
+
+    images = torch.from_numpy(np.array(loop_config["images"][rank::world_size])).to(device)
+    variant = get_variant(pipeline.variant)(config.model, DataSpec(**loop_config["data_spec"]))
+    nets = variant.build_nets()
+    optimizers = variant.build_optimizers(nets, config.train)
+    nets = {name: ray.train.torch.prepare_model(net) for name, net in nets.items()}
+    state = TrainingState(variant, nets, optimizers)
+    losses = LossLog(every=config.train.log_every)
+
+    resume_from = ray.train.get_checkpoint()
+    if resume_from is not None:
+        with resume_from.as_directory() as directory:
+            restore_state(state, load_checkpoint(Path(directory) / CHECKPOINT_FILE))
+            losses.load(Path(directory) / LOSSES_FILE)
+
+    class ReportToRay(Callback):
+        def on_step(self, state: TrainingState, stats: dict[str, float]) -> None:
+            if state.step % config.train.checkpoint_every and state.step != config.train.steps:
+                return
+            metrics = {"step": state.step, **stats}
+            if rank != 0:
+                ray.train.report(metrics)
+                return
+            with tempfile.TemporaryDirectory() as directory:
+                save_checkpoint(make_checkpoint(state, config, pipeline), Path(directory) / CHECKPOINT_FILE)
+                losses.save(Path(directory) / LOSSES_FILE)
+                ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(directory))
+
+    callbacks: list[Callback] = [losses, ReportToRay()]
+    if rank == 0 and config.train.progress:
+        callbacks.append(ProgressBar(total=config.train.steps, initial=state.step, desc=f"train {pipeline.name}"))
+    train_loop(state, images, config.train, rank=rank, world_size=world_size, callbacks=callbacks)
+    for callback in callbacks:
+        if isinstance(callback, ProgressBar):
+            callback.close()
+
+
+def train_distributed(
+    loop_config: dict[str, Any],
+    images: np.ndarray,
+    *,
+    run_name: str,
+    storage_path: Path,
+    out_dir: Path,
+    num_workers: int,
+    use_gpu: bool,
+    keep_checkpoints: int,
+) -> Path:
+    """Train with Ray Train; copy the final checkpoint and loss log into `out_dir`."""
+    from ray.train import CheckpointConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    init_ray(num_workers)
+    storage_path = storage_path.resolve()
+    # A fresh run: an earlier run's state under the same name would otherwise be resumed.
+    shutil.rmtree(storage_path / run_name, ignore_errors=True)
+    trainer = TorchTrainer(
+        _worker,
+        train_loop_config={**loop_config, "images": images},
+        scaling_config=ScalingConfig(num_workers=num_workers, use_gpu=use_gpu),
+        run_config=RunConfig(
+            name=run_name,
+            storage_path=str(storage_path),
+            checkpoint_config=CheckpointConfig(num_to_keep=keep_checkpoints),
+        ),
+    )
+    try:
+        result = trainer.fit()
+    except Exception as exc:
+        raise GanpipeError(f"Ray training run '{run_name}' failed: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from exc
+    if result.checkpoint is None:
+        raise GanpipeError(f"Ray training run '{run_name}' finished without a checkpoint")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with result.checkpoint.as_directory() as directory:
+        for name in (CHECKPOINT_FILE, LOSSES_FILE):
+            shutil.copyfile(Path(directory) / name, out_dir / name)
+    return out_dir / CHECKPOINT_FILE

@@ -1,0 +1,1 @@
+"""Edge adapters for orchestrators and versioning tools (never imported by the core)."""

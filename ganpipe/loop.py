@@ -1,0 +1,90 @@
+"""The one training loop: it owns zero_grad/backward/step, n_critic and the callbacks.
+
+Randomness is a function of (seed, step, rank): each step draws its batch indices and noise
+from a generator seeded by those three numbers, so a resumed run sees exactly the data
+and noise the uninterrupted run would have seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ganpipe.config import TrainConfig
+from ganpipe.variants.base import Stats, Variant
+
+
+@dataclass
+class TrainingState:
+    variant: Variant
+    nets: dict[str, nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer]
+    step: int = 0
+
+
+class Callback:
+    """Hooks the loop calls; Ray reporting, checkpointing and progress bars plug in here."""
+
+    def on_step(self, state: TrainingState, stats: dict[str, float]) -> None:
+        """Called after every completed step with that step's scalar stats."""
+
+    def should_stop(self, state: TrainingState) -> bool:
+        return False
+
+
+def step_generator(seed: int, step: int, rank: int) -> torch.Generator:
+    """A CPU generator that depends only on (seed, step, rank)."""
+    return torch.Generator().manual_seed((seed * 1_000_003 + step) * 1_009 + rank)
+
+
+def unwrap(net: nn.Module) -> nn.Module:
+    """The module inside a DistributedDataParallel wrapper (or the module itself)."""
+    return getattr(net, "module", net)
+
+
+def per_worker_batch(train: TrainConfig, world_size: int) -> int:
+    return train.batch_size // world_size
+
+
+def train_loop(
+    state: TrainingState,
+    images: torch.Tensor,
+    train: TrainConfig,
+    *,
+    rank: int = 0,
+    world_size: int = 1,
+    callbacks: Sequence[Callback] = (),
+) -> TrainingState:
+    """Train from `state.step` to `train.steps` on `images` (this worker's shard, on its device)."""
+    variant, nets, optimizers = state.variant, state.nets, state.optimizers
+    batch = min(per_worker_batch(train, world_size), len(images))
+    device = images.device
+    for net in nets.values():
+        net.train()
+    while state.step < train.steps:
+        generator = step_generator(train.seed, state.step, rank)
+        stats: Stats = {}
+        for _ in range(variant.d_steps_per_g_step):
+            real = images[torch.randperm(len(images), generator=generator)[:batch].to(device)]
+            z = variant.sample_noise(batch, generator, device)
+            d_loss, d_stats = variant.discriminator_loss(nets, real, z)
+            optimizers["D"].zero_grad(set_to_none=True)
+            d_loss.backward()
+            optimizers["D"].step()
+            variant.after_discriminator_step(nets)
+        z = variant.sample_noise(batch, generator, device)
+        g_loss, g_stats = variant.generator_loss(nets, real, z)
+        optimizers["G"].zero_grad(set_to_none=True)
+        g_loss.backward()
+        optimizers["G"].step()
+        state.step += 1
+        stats = {"loss/D": d_loss.detach(), "loss/G": g_loss.detach(), **d_stats, **g_stats}
+        scalars = {name: float(value) for name, value in stats.items()}
+        for callback in callbacks:
+            callback.on_step(state, scalars)
+        if any(callback.should_stop(state) for callback in callbacks):
+            break
+    return state

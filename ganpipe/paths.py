@@ -1,0 +1,46 @@
+"""Where every stage reads and writes, relative to the project root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ProjectPaths:
+    root: Path
+
+    def prepared(self, dataset: str) -> Path:
+        return self.root / "data" / "prepared" / dataset
+
+    def evaluator(self, dataset: str) -> Path:
+        return self.root / "outputs" / "evaluators" / dataset / "classifier.pt"
+
+    def evaluator_metrics(self, dataset: str) -> Path:
+        return self.root / "metrics" / f"evaluator-{dataset}.json"
+
+    def train_dir(self, pipeline: str) -> Path:
+        return self.root / "outputs" / pipeline / "train"
+
+    def checkpoint(self, pipeline: str) -> Path:
+        return self.train_dir(pipeline) / "checkpoint.pt"
+
+    def losses(self, pipeline: str) -> Path:
+        return self.train_dir(pipeline) / "losses.jsonl"
+
+    @property
+    def ray_storage(self) -> Path:
+        return self.root / "outputs" / "ray"
+
+    def eval_dir(self, pipeline: str) -> Path:
+        return self.root / "outputs" / pipeline / "eval"
+
+    def metrics(self, pipeline: str) -> Path:
+        return self.root / "metrics" / f"{pipeline}.json"
+
+    def registration(self, pipeline: str) -> Path:
+        return self.root / "outputs" / pipeline / "registration.json"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "outputs" / "logs"

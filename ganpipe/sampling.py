@@ -1,0 +1,34 @@
+"""Drawing samples from a trained generator, reproducibly for a given seed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ganpipe.loop import step_generator
+from ganpipe.variants.base import Variant
+
+
+@torch.no_grad()
+def generate(variant: Variant, G: nn.Module, n: int, seed: int, batch_size: int = 500) -> torch.Tensor:
+    """`n` samples in G's output range ([-1, 1] for images); the same seed gives the same samples."""
+    G.eval()
+    generator = step_generator(seed, 0, 0)
+    chunks = [G(variant.sample_noise(min(batch_size, n - start), generator, torch.device("cpu"))) for start in range(0, n, batch_size)]
+    return torch.cat(chunks) if chunks else torch.empty(0)
+
+
+def to_unit_range(images: torch.Tensor) -> np.ndarray:
+    """[-1, 1] -> float32 [0, 1], the polarity of the source images (ink bright)."""
+    return ((images.clamp(-1, 1) + 1) / 2).numpy().astype(np.float32)
+
+
+def save_grid(images: torch.Tensor, path: Path, nrow: int = 10) -> None:
+    """A PNG grid of images in [-1, 1]."""
+    from torchvision.utils import save_image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_image((images.clamp(-1, 1) + 1) / 2, path, nrow=nrow, padding=2, pad_value=0.5)

@@ -1,0 +1,99 @@
+"""Stage 5: one MLflow run with params, loss curves, metrics and samples; register G; apply the gate."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ganpipe import tracking
+from ganpipe.checkpoint import load_checkpoint, variant_from_checkpoint
+from ganpipe.config import Config, PipelineSpec, config_to_dict
+from ganpipe.paths import ProjectPaths
+from ganpipe.stages.common import read_json, write_json
+from ganpipe.stats import read_loss_log
+
+
+def model_name(config: Config, pipeline: PipelineSpec) -> str:
+    return config.registry.name_template.format(variant=pipeline.variant, dataset=pipeline.dataset)
+
+
+def primary_metric(config: Config, pipeline: PipelineSpec) -> str:
+    return f"{config.registry.metric}_{pipeline.dataset}"
+
+
+def dvc_data_hash(paths: ProjectPaths, dataset: str) -> str | None:
+    """The md5 DVC recorded for the prepared dataset in dvc.lock, if DVC ran or committed it."""
+    lock = paths.root / "dvc.lock"
+    if not lock.is_file():
+        return None
+    stages = (yaml.safe_load(lock.read_text()) or {}).get("stages", {})
+    wanted = str(paths.prepared(dataset).relative_to(paths.root))
+    for stage in stages.values():
+        for out in stage.get("outs", []):
+            if out.get("path") == wanted:
+                return out.get("md5")
+    return None
+
+
+def register(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dict[str, Any]:
+    import mlflow
+    import numpy as np
+
+    metrics = read_json(paths.metrics(pipeline.name), "evaluate")
+    checkpoint_path = paths.checkpoint(pipeline.name)
+    checkpoint = load_checkpoint(checkpoint_path)
+    variant, nets = variant_from_checkpoint(checkpoint)
+    manifest_path = paths.prepared(pipeline.dataset) / "manifest.json"
+    name = model_name(config, pipeline)
+    metric = primary_metric(config, pipeline)
+
+    client = tracking.connect(paths.root)
+    experiment_id = tracking.ensure_experiment(client, config.registry.experiment, paths.root)
+    tags = {
+        "ganpipe.pipeline": pipeline.name,
+        "ganpipe.variant": pipeline.variant,
+        "ganpipe.dataset": pipeline.dataset,
+        "git.commit": tracking.git_commit(paths.root),
+        "data.manifest_sha256": hashlib.sha256(manifest_path.read_bytes()).hexdigest(),
+    }
+    if (data_md5 := dvc_data_hash(paths, pipeline.dataset)) is not None:
+        tags["dvc.data_md5"] = data_md5
+    with mlflow.start_run(experiment_id=experiment_id, run_name=pipeline.name, tags=tags) as run:
+        params = dict(tracking.flatten("", checkpoint["config"]))
+        params.update({"pipeline.variant": pipeline.variant, "pipeline.dataset": pipeline.dataset})
+        for start in range(0, len(params), 100):
+            mlflow.log_params(dict(list(params.items())[start : start + 100]))
+        tracking.log_loss_curves(client, run.info.run_id, read_loss_log(paths.losses(pipeline.name)))
+        mlflow.log_metrics({key: float(value) for key, value in metrics.items() if isinstance(value, (int, float))})
+        mlflow.log_artifact(str(paths.eval_dir(pipeline.name) / "samples.png"), "eval")
+        mlflow.log_artifact(str(paths.metrics(pipeline.name)), "eval")
+
+        G = nets["G"].eval()
+        z_example = np.random.default_rng(0).standard_normal((2, config_to_dict(config)["model"]["z_dim"])).astype(np.float32)
+        info = mlflow.pytorch.log_model(
+            G,
+            name=tracking.MODEL_ARTIFACT,
+            input_example=z_example,
+            extra_files=[str(checkpoint_path)],
+            registered_model_name=name,
+        )
+        version = str(info.registered_model_version)
+        client.set_model_version_tag(name, version, f"metric.{metric}", str(metrics[metric]))
+        decision = tracking.champion_gate(client, name, version, metric, config.registry.direction, config.registry.champion_alias)
+        mlflow.set_tags({f"gate.{key}": str(value) for key, value in decision.items()})
+        if decision["champion_value"] is not None:
+            mlflow.log_metric(f"gate/{config.registry.champion_alias}_{metric}", decision["champion_value"])
+
+    summary = {
+        "model_name": name,
+        "version": version,
+        "run_id": run.info.run_id,
+        "tracking_uri": tracking.tracking_uri(paths.root),
+        "gate": decision,
+        "variant": variant.name,
+    }
+    write_json(paths.registration(pipeline.name), summary)
+    return summary

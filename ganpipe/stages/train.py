@@ -1,0 +1,32 @@
+"""Stage 3: train the GAN with Ray Train; the final checkpoint lands in outputs/<pipeline>/train."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ganpipe.config import Config, PipelineSpec, config_to_dict
+from ganpipe.data.prepared import load_prepared
+from ganpipe.distributed import train_distributed
+from ganpipe.paths import ProjectPaths
+from ganpipe.variants import get_variant
+
+
+def train(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dict[str, Any]:
+    get_variant(pipeline.variant)  # fail on an unknown variant before Ray starts
+    data = load_prepared(paths.prepared(pipeline.dataset))
+    loop_config = {
+        "config": config_to_dict(config),
+        "pipeline": config_to_dict(pipeline),
+        "data_spec": {"channels": data.channels, "image_size": data.image_size},
+    }
+    checkpoint = train_distributed(
+        loop_config,
+        data.train_images,
+        run_name=pipeline.name,
+        storage_path=paths.ray_storage,
+        out_dir=paths.train_dir(pipeline.name),
+        num_workers=config.train.num_workers,
+        use_gpu=config.train.use_gpu,
+        keep_checkpoints=config.train.keep_checkpoints,
+    )
+    return {"checkpoint": str(checkpoint), "steps": config.train.steps}

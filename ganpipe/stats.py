@@ -1,0 +1,56 @@
+"""Collectors the training loop reports to: a loss log (JSON lines) and a progress bar.
+
+The core never imports a tracker; MLflow and DVC plots read the loss log afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ganpipe.loop import Callback, TrainingState
+
+
+class LossLog(Callback):
+    """Averages each stat over `every` steps and keeps one record per interval."""
+
+    def __init__(self, every: int) -> None:
+        self.every = every
+        self.records: list[dict[str, float]] = []
+        self._sums: dict[str, float] = defaultdict(float)
+        self._count = 0
+
+    def on_step(self, state: TrainingState, stats: dict[str, float]) -> None:
+        for name, value in stats.items():
+            self._sums[name] += value
+        self._count += 1
+        if state.step % self.every == 0:
+            self.records.append({"step": state.step, **{k: v / self._count for k, v in self._sums.items()}})
+            self._sums.clear()
+            self._count = 0
+
+    def save(self, path: Path) -> None:
+        path.write_text("".join(json.dumps(record) + "\n" for record in self.records))
+
+    def load(self, path: Path) -> None:
+        self.records = read_loss_log(path) if path.is_file() else []
+
+
+def read_loss_log(path: Path) -> list[dict[str, float]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+class ProgressBar(Callback):
+    def __init__(self, total: int, initial: int = 0, desc: str = "train") -> None:
+        self.bar = tqdm(total=total, initial=initial, desc=desc, dynamic_ncols=True, mininterval=1.0)
+
+    def on_step(self, state: TrainingState, stats: dict[str, float]) -> None:
+        self.bar.update(1)
+        if state.step % 10 == 0:
+            self.bar.set_postfix({k.split("/")[-1] if k.startswith("loss/") else k: f"{v:.3f}" for k, v in stats.items() if k.startswith("loss/")})
+
+    def close(self) -> None:
+        self.bar.close()

@@ -6,6 +6,7 @@ with `torch.load(weights_only=True)` and a resume continues exactly where it sto
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,15 @@ def make_checkpoint(state: TrainingState, config: Config, pipeline: PipelineSpec
         "optimizers": {name: opt.state_dict() for name, opt in state.optimizers.items()},
         "rng": {"torch": torch.get_rng_state()},
     }
+
+
+def parameter_fingerprint(net: nn.Module) -> str:
+    """sha256 of every parameter's bytes: equal exactly when the parameters are identical."""
+    digest = hashlib.sha256()
+    for name, parameter in unwrap(net).named_parameters():
+        digest.update(name.encode())
+        digest.update(parameter.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def save_checkpoint(checkpoint: dict[str, Any], path: Path) -> None:

@@ -57,7 +57,7 @@ def _worker(loop_config: dict[str, Any]) -> None:
     import numpy as np
     import torch
 
-    from ganpipe.checkpoint import load_checkpoint, make_checkpoint, restore_state, save_checkpoint
+    from ganpipe.checkpoint import load_checkpoint, make_checkpoint, parameter_fingerprint, restore_state, save_checkpoint
     from ganpipe.config import Config, PipelineSpec
     from ganpipe.loop import Callback, TrainingState, train_loop
     from ganpipe.stats import LossLog, ProgressBar
@@ -87,14 +87,20 @@ def _worker(loop_config: dict[str, Any]) -> None:
 
     class ReportToRay(Callback):
         def on_step(self, state: TrainingState, stats: dict[str, float]) -> None:
-            if state.step % config.train.checkpoint_every and state.step != config.train.steps:
+            final = state.step == config.train.steps
+            if state.step % config.train.checkpoint_every and not final:
                 return
             metrics = {"step": state.step, **stats}
+            fingerprints = [parameter_fingerprint(state.nets["G"])] * world_size
+            if final and world_size > 1:
+                torch.distributed.all_gather_object(fingerprints, fingerprints[0])
             if rank != 0:
                 ray.train.report(metrics)
                 return
+            checkpoint = make_checkpoint(state, config, pipeline)
+            checkpoint["replica_fingerprints"] = {"G": fingerprints}
             with tempfile.TemporaryDirectory() as directory:
-                save_checkpoint(make_checkpoint(state, config, pipeline), Path(directory) / CHECKPOINT_FILE)
+                save_checkpoint(checkpoint, Path(directory) / CHECKPOINT_FILE)
                 losses.save(Path(directory) / LOSSES_FILE)
                 ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(directory))
 
@@ -120,6 +126,7 @@ def train_distributed(
 ) -> Path:
     """Train with Ray Train; copy the final checkpoint and loss log into `out_dir`."""
     from ray.train import CheckpointConfig, RunConfig, ScalingConfig
+    import torch
     from ray.train.torch import TorchTrainer
 
     init_ray(num_workers)
@@ -144,6 +151,9 @@ def train_distributed(
         raise GanpipeError(f"Ray training run '{run_name}' finished without a checkpoint")
     out_dir.mkdir(parents=True, exist_ok=True)
     with result.checkpoint.as_directory() as directory:
+        replicas = torch.load(Path(directory) / CHECKPOINT_FILE, weights_only=True)["replica_fingerprints"]["G"]
+        if len(set(replicas)) != 1:
+            raise GanpipeError(f"Ray training run '{run_name}': G's parameters differ across the {len(replicas)} workers")
         for name in (CHECKPOINT_FILE, LOSSES_FILE):
             shutil.copyfile(Path(directory) / name, out_dir / name)
     return out_dir / CHECKPOINT_FILE

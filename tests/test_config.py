@@ -1,0 +1,91 @@
+"""Every config error is one line naming the key (or file and line) and the value, exit code 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ganpipe.cli import main
+from ganpipe.config import Config, load_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str]:
+    code = main(list(args))
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("train.lr=-0.1", "train.lr=-0.1"),
+        ("train.lr=0", "train.lr=0"),
+        ("train.steps=0", "train.steps=0"),
+        ("train.batch_size=0", "train.batch_size=0"),
+        ("train.num_workers=0", "train.num_workers=0"),
+        ("train.steps=many", "train.steps='many'"),
+        ("train.bogus=1", "unknown key 'train.bogus'"),
+        ("nosuchsection.key=1", "unknown key 'nosuchsection'"),
+        ("train.batch_size=63", "train.batch_size=63: must be divisible by train.num_workers=2"),
+        ("data.image_size=24", "data.image_size=24: must be a power of two"),
+    ],
+)
+def test_bad_override_is_one_line_exit_2(capsys, override: str, expected: str) -> None:
+    code, err = run_cli(capsys, "train", "--params", str(REPO / "params.yaml"), "--set", override)
+    assert code == 2
+    assert expected in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_broken_yaml_names_file_and_line(tmp_path: Path, capsys) -> None:
+    params = tmp_path / "params.yaml"
+    params.write_text("train:\n  steps: 10\n  lr: [0.1\n")
+    code, err = run_cli(capsys, "train", "--params", str(params))
+    assert code == 2
+    assert f"{params}:" in err and "broken YAML" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_unknown_section_in_file(tmp_path: Path, capsys) -> None:
+    params = tmp_path / "params.yaml"
+    params.write_text("trian:\n  steps: 10\n")
+    code, err = run_cli(capsys, "evaluate", "--params", str(params))
+    assert code == 2 and "unknown key 'trian'" in err
+
+
+def test_missing_params_file(tmp_path: Path, capsys) -> None:
+    code, err = run_cli(capsys, "prepare", "--params", str(tmp_path / "absent.yaml"))
+    assert code == 2 and "absent.yaml: params file not found" in err
+
+
+def test_malformed_set(capsys) -> None:
+    code, err = run_cli(capsys, "train", "--params", str(REPO / "params.yaml"), "--set", "steps10")
+    assert code == 2 and "expected section.key=value" in err
+
+
+def test_overrides_apply_and_parse_types() -> None:
+    config = load_config(REPO / "params.yaml", ["train.steps=7", "train.lr_d=0.001", "eval.evaluator.epochs=2"])
+    assert config.train.steps == 7 and config.train.d_learning_rate == 0.001
+    assert config.eval.evaluator.epochs == 2
+
+
+def test_params_yaml_matches_defaults_shape() -> None:
+    """params.yaml sets every field of every section, so DVC tracks them all."""
+    config = load_config(REPO / "params.yaml")
+    assert config.model_dump().keys() == Config().model_dump().keys()
+
+
+def test_config_error_answers_fast_without_starting_anything() -> None:
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "ganpipe", "run", "--set", "train.lr=-1"], cwd=REPO,
+                            capture_output=True, text=True, timeout=60)
+    elapsed = time.perf_counter() - started
+    assert result.returncode == 2
+    assert result.stderr.strip() == "ganpipe: error: params.yaml (with --set): train.lr=-1: Input should be greater than 0"
+    assert elapsed < 10  # no Ray, Prefect or torch import before validation

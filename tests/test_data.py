@@ -1,0 +1,58 @@
+"""Prepared data: deterministic to the byte, described by its manifest, clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ganpipe.config import Config, DataConfig
+from ganpipe.data.prepared import load_prepared
+from ganpipe.errors import GanpipeError
+from ganpipe.paths import ProjectPaths
+from ganpipe.stages import prepare
+
+
+def _files(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+
+
+def test_prepare_is_byte_deterministic(tmp_path: Path) -> None:
+    first, second = ProjectPaths(tmp_path / "a"), ProjectPaths(tmp_path / "b")
+    prepare(Config(), "digits", first)
+    prepare(Config(), "digits", second)
+    assert _files(first.prepared("digits")) == _files(second.prepared("digits"))
+
+
+def test_prepare_changes_with_params(tmp_path: Path) -> None:
+    prepare(Config(), "digits", ProjectPaths(tmp_path / "a"))
+    prepare(Config(data=DataConfig(split_seed=1)), "digits", ProjectPaths(tmp_path / "b"))
+    a = np.load(tmp_path / "a/data/prepared/digits/test_labels.npy")
+    b = np.load(tmp_path / "b/data/prepared/digits/test_labels.npy")
+    assert a.shape == b.shape and not np.array_equal(np.load(tmp_path / "a/data/prepared/digits/test_images.npy"),
+                                                     np.load(tmp_path / "b/data/prepared/digits/test_images.npy"))
+
+
+def test_digits_manifest_and_ranges(tmp_path: Path) -> None:
+    paths = ProjectPaths(tmp_path)
+    manifest = prepare(Config(data=DataConfig(image_size=16)), "digits", paths)
+    data = load_prepared(paths.prepared("digits"))
+    assert manifest["splits"]["train"]["count"] + manifest["splits"]["test"]["count"] == 1797
+    assert data.train_images.shape[1:] == (1, 16, 16) and data.train_images.dtype == np.float32
+    assert data.train_images.min() == pytest.approx(-1.0) and data.train_images.max() == pytest.approx(1.0)
+    assert set(manifest["splits"]["test"]["label_counts"]) == {str(i) for i in range(10)}
+    assert json.loads((paths.prepared("digits") / "manifest.json").read_text()) == manifest
+    # Polarity: the background (corners) is dark, as in the source images.
+    assert data.train_images[:, 0, 0, 0].mean() < -0.9
+
+
+def test_missing_prepared_dataset_names_the_folder(tmp_path: Path) -> None:
+    with pytest.raises(GanpipeError, match="no prepared dataset here"):
+        load_prepared(tmp_path / "nothing")
+
+
+def test_unknown_dataset(tmp_path: Path) -> None:
+    with pytest.raises(GanpipeError, match="unknown dataset 'mnist'"):
+        prepare(Config(), "mnist", ProjectPaths(tmp_path))

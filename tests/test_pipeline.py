@@ -1,0 +1,117 @@
+"""The real stack end to end on tiny settings: Prefect -> Ray Train (2 workers) -> FID/IS -> MLflow -> DVC.
+
+One `ganpipe run` (session fixture) feeds every test here; the last test changes a param.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import BIN, free_port, ganpipe, tool_env
+
+pytestmark = pytest.mark.slow
+NAME = "ganpipe-dcgan-digits"
+
+
+def client_for(uri: str):
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def local_client(project: Path):
+    return client_for(f"sqlite:///{project / 'mlflow.db'}")
+
+
+def test_run_registers_a_champion_with_metrics_and_samples(pipeline_project: Path) -> None:
+    client = local_client(pipeline_project)
+    champion = client.get_model_version_by_alias(NAME, "champion")
+    assert champion.version == "1"
+    run = client.get_run(champion.run_id)
+    for key in ("fid_digits", "fid_digits_floor", "is_digits", "evaluator_test_accuracy", "classes_covered"):
+        assert key in run.data.metrics
+    assert run.data.tags["gate.decision"] == "promoted"
+    assert run.data.tags["dvc.data_md5"] and run.data.tags["git.commit"]
+    assert len(client.get_metric_history(run.info.run_id, "loss/G")) == 30 // 5
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "eval")}
+    assert "eval/samples.png" in artifacts
+    metrics = json.loads((pipeline_project / "metrics/dcgan-digits.json").read_text())
+    assert metrics["fid_digits"] == pytest.approx(run.data.metrics["fid_digits"], rel=1e-6)
+
+
+def test_two_ray_workers_end_with_identical_generators(pipeline_project: Path) -> None:
+    checkpoint = torch.load(pipeline_project / "outputs/dcgan-digits/train/checkpoint.pt", weights_only=True)
+    fingerprints = checkpoint["replica_fingerprints"]["G"]
+    assert len(fingerprints) == 2 and fingerprints[0] == fingerprints[1]
+    assert checkpoint["step"] == 30
+    # Ray kept its checkpoints under the project's outputs, not ~/ray_results.
+    assert list((pipeline_project / "outputs/ray/dcgan-digits").glob("checkpoint_*"))
+
+
+def test_sample_from_the_registry_is_seeded(pipeline_project: Path) -> None:
+    ref = f"models:/{NAME}@champion"
+    for out, seed in (("a.npy", "3"), ("b.npy", "3"), ("c.npy", "4"), ("grid.png", "3")):
+        result = ganpipe("sample", "--model", ref, "-n", "20", "--out", out, "--seed", seed, cwd=pipeline_project)
+        assert result.returncode == 0, result.stderr
+    a, b, c = (np.load(pipeline_project / name) for name in ("a.npy", "b.npy", "c.npy"))
+    assert a.shape == (20, 1, 16, 16) and a.dtype == np.float32
+    assert 0 <= a.min() and a.max() <= 1
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert (pipeline_project / "grid.png").stat().st_size > 0
+    by_version = ganpipe("sample", "--model", f"models:/{NAME}/1", "-n", "20", "--out", "v.npy", "--seed", "3",
+                         cwd=pipeline_project)
+    assert by_version.returncode == 0 and np.array_equal(np.load(pipeline_project / "v.npy"), a)
+
+
+def test_register_against_a_real_mlflow_server(pipeline_project: Path, mlflow_server: str) -> None:
+    result = ganpipe("register", cwd=pipeline_project, env=tool_env(MLFLOW_TRACKING_URI=mlflow_server))
+    assert result.returncode == 0, result.stderr[-3000:]
+    client = client_for(mlflow_server)
+    version = client.get_model_version_by_alias(NAME, "champion")
+    assert version.tags["gate.decision"] == "promoted"
+    sample = ganpipe("sample", "--model", f"models:/{NAME}@champion", "-n", "4", "--out", "server.npy",
+                     cwd=pipeline_project, env=tool_env(MLFLOW_TRACKING_URI=mlflow_server))
+    assert sample.returncode == 0, sample.stderr[-2000:]
+
+
+def test_unreachable_servers_fail_fast_in_one_line(pipeline_project: Path) -> None:
+    dead = f"127.0.0.1:{free_port()}"
+    for command, env in ((["register"], {"MLFLOW_TRACKING_URI": f"http://{dead}"}),
+                         (["train"], {"RAY_ADDRESS": dead}),
+                         (["run"], {"PREFECT_API_URL": f"http://{dead}/api"})):
+        started = time.perf_counter()
+        result = ganpipe(*command, cwd=pipeline_project, env=tool_env(**env), timeout=120)
+        assert result.returncode != 0
+        assert time.perf_counter() - started < 30
+        lines = result.stderr.strip().splitlines()
+        assert lines[-1].startswith("ganpipe: error:") and dead in lines[-1] and "unreachable" in lines[-1]
+        assert "Traceback" not in result.stderr
+
+
+def dvc(project: Path, *args: str):
+    import subprocess
+
+    return subprocess.run([str(BIN / "dvc"), *args], cwd=project, env=tool_env(), capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_dvc_is_up_to_date_after_run_then_a_train_param_reruns_train_evaluate_register(pipeline_project: Path) -> None:
+    status = dvc(pipeline_project, "status", "--json")
+    assert status.returncode == 0 and json.loads(status.stdout) == {}, status.stdout
+    noop = dvc(pipeline_project, "repro")
+    assert noop.returncode == 0 and "Running stage" not in noop.stdout, noop.stdout
+
+    params = pipeline_project / "params.yaml"
+    params.write_text(params.read_text().replace("steps: 30", "steps: 20"))
+    rerun = dvc(pipeline_project, "repro")
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    ran = sorted(line.split("'")[1] for line in rerun.stdout.splitlines() if line.startswith("Running stage"))
+    assert ran == ["evaluate@dcgan-digits", "register@dcgan-digits", "train@dcgan-digits"]
+    assert json.loads(dvc(pipeline_project, "status", "--json").stdout) == {}
+    assert local_client(pipeline_project).get_latest_versions(NAME)[0].version == "2"

@@ -49,8 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
         _pipeline_args(stage)
         _common(stage)
 
-    commands.add_parser("variants", help="list the GAN variants")
-    commands.add_parser("datasets", help="list the built-in datasets")
+    _common(commands.add_parser("variants", help="list the GAN variants"))
+    _common(commands.add_parser("datasets", help="list the built-in datasets"))
 
     sample = commands.add_parser("sample", help="draw samples from a registered model or checkpoint")
     sample.add_argument("--model", required=True, metavar="REF",
@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("-n", type=int, default=64, help="number of samples")
     sample.add_argument("--out", required=True, type=Path, help=".npy (float32 in [0, 1]) or .png (a grid)")
     sample.add_argument("--seed", type=int, default=0)
+    _common(sample)
     return parser
 
 
@@ -125,16 +126,16 @@ def _run_command(args: argparse.Namespace) -> int:
 def _sample(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ganpipe.checkpoint import load_checkpoint, variant_from_checkpoint
+    from ganpipe.checkpoint import variant_from_checkpoint
     from ganpipe.sampling import generate, save_grid, to_unit_range
-    from ganpipe.tracking import resolve_checkpoint
+    from ganpipe.tracking import load_model_checkpoint
 
     if args.n < 1:
         raise GanpipeError(f"-n {args.n}: must be at least 1")
     suffix = args.out.suffix.lower()
     if suffix not in (".npy", ".png"):
         raise GanpipeError(f"--out {args.out}: expected a .npy or .png file")
-    variant, nets = variant_from_checkpoint(load_checkpoint(resolve_checkpoint(args.model, Path.cwd())))
+    variant, nets = variant_from_checkpoint(load_model_checkpoint(args.model, Path.cwd()))
     samples = generate(variant, nets["G"], args.n, args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".npy":

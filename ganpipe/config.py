@@ -56,7 +56,7 @@ class TrainConfig(Section):
     use_gpu: bool = False
     checkpoint_every: int = Field(500, ge=1)
     keep_checkpoints: int = Field(2, ge=1)
-    log_every: int = Field(10, ge=1)
+    log_every: int = Field(1, ge=1)
     progress: bool = True
 
     @model_validator(mode="after")

@@ -132,23 +132,26 @@ def champion_gate(client, name: str, version: str, metric: str, direction: str, 
     return decision
 
 
-def resolve_checkpoint(ref: str, root: Path) -> Path:
-    """A local checkpoint for REF: a path, `models:/NAME@ALIAS` or `models:/NAME/VERSION`."""
+def load_model_checkpoint(ref: str, root: Path) -> dict[str, Any]:
+    """The ganpipe checkpoint behind REF: a path, `models:/NAME@ALIAS` or `models:/NAME/VERSION`."""
+    from ganpipe.checkpoint import load_checkpoint
+
     if not ref.startswith("models:/"):
         path = Path(ref)
         if not path.exists():
             raise GanpipeError(f"{ref}: no such checkpoint file (or use models:/NAME@ALIAS)")
-        return path
+        return load_checkpoint(path)
     import mlflow
     from mlflow.exceptions import MlflowException
 
     connect(root)
-    target = Path(tempfile.mkdtemp(prefix="ganpipe-model-"))
-    try:
-        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=ref, dst_path=str(target)))
-    except MlflowException as exc:
-        raise GanpipeError(f"{ref}: unknown registered model, version or alias in {tracking_uri(root)} ({exc.message.splitlines()[0][:200]})") from None
-    found = sorted(local.rglob(CHECKPOINT_NAME))
-    if not found:
-        raise GanpipeError(f"{ref}: the registered model holds no ganpipe checkpoint")
-    return found[0]
+    with tempfile.TemporaryDirectory(prefix="ganpipe-model-") as target:
+        try:
+            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=ref, dst_path=target))
+        except MlflowException as exc:
+            reason = exc.message.splitlines()[0][:200]
+            raise GanpipeError(f"{ref}: unknown registered model, version or alias in {tracking_uri(root)} ({reason})") from None
+        found = sorted(local.rglob(CHECKPOINT_NAME))
+        if not found:
+            raise GanpipeError(f"{ref}: the registered model holds no ganpipe checkpoint")
+        return load_checkpoint(found[0])

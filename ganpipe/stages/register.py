@@ -42,6 +42,10 @@ def register(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dic
     import mlflow
     import numpy as np
 
+    if not config.registry.enabled:
+        summary = {"model_name": None, "skipped": "registry.enabled is false"}
+        write_json(paths.registration(pipeline.name), summary)
+        return summary
     metrics = read_json(paths.metrics(pipeline.name), "evaluate")
     checkpoint_path = paths.checkpoint(pipeline.name)
     checkpoint = load_checkpoint(checkpoint_path)

@@ -58,8 +58,8 @@ def pipeline_flow(variant: str, dataset: str, params_file: str = "params.yaml", 
                   root: str = ".") -> dict[str, Any]:
     """prepare -> train evaluator -> train -> evaluate -> register, for one (variant, dataset)."""
     overrides = overrides or []
-    config = load_config(params_file, overrides)
     pipeline = PipelineSpec(variant=variant, dataset=dataset)
+    config = load_config(params_file, overrides, pipeline)
     root = str(Path(root).resolve())
     # dvc.lock describes params.yaml; runs with other params leave it alone.
     same_as_lock = not overrides and Path(params_file).resolve() == Path(root, "params.yaml").resolve()

@@ -17,8 +17,8 @@ from torch import nn
 from ganpipe.config import Config, PipelineSpec, config_to_dict
 from ganpipe.errors import GanpipeError
 from ganpipe.loop import TrainingState, unwrap
-from ganpipe.variants import get_variant
-from ganpipe.variants.base import DataSpec, Variant
+from ganpipe.variants import build_variant
+from ganpipe.variants.base import Variant
 
 FORMAT = "ganpipe-checkpoint/1"
 
@@ -28,7 +28,7 @@ def make_checkpoint(state: TrainingState, config: Config, pipeline: PipelineSpec
         "format": FORMAT,
         "pipeline": config_to_dict(pipeline),
         "config": config_to_dict(config),
-        "data_spec": {"channels": state.variant.data.channels, "image_size": state.variant.data.image_size},
+        "data_spec": {"shape": list(state.variant.data.shape)},
         "step": state.step,
         "nets": {name: unwrap(net).state_dict() for name, net in state.nets.items()},
         "optimizers": {name: opt.state_dict() for name, opt in state.optimizers.items()},
@@ -79,7 +79,7 @@ def variant_from_checkpoint(checkpoint: dict[str, Any]) -> tuple[Variant, dict[s
     """Rebuild the variant and its nets (in eval mode) from a checkpoint alone."""
     config = Config.model_validate(checkpoint["config"])
     pipeline = PipelineSpec.model_validate(checkpoint["pipeline"])
-    variant = get_variant(pipeline.variant)(config.model, DataSpec(**checkpoint["data_spec"]))
+    variant = build_variant(pipeline.variant, config, checkpoint["data_spec"]["shape"])
     nets = variant.build_nets()
     for name, net in nets.items():
         net.load_state_dict(checkpoint["nets"][name])

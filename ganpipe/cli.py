@@ -63,12 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load(args: argparse.Namespace):
-    from ganpipe.config import PipelineSpec, load_config
+    """The effective config of the pipeline the arguments name (defaults from params)."""
+    from ganpipe.config import PipelineSpec, load_config, recommended_variant
 
-    config = load_config(args.params, args.overrides)
-    variant = getattr(args, "variant", None) or config.run.variant
-    dataset = getattr(args, "dataset", None) or config.run.dataset
-    return config, PipelineSpec(variant=variant, dataset=dataset)
+    base = load_config(args.params, args.overrides)
+    dataset = getattr(args, "dataset", None) or base.run.dataset
+    variant = getattr(args, "variant", None) or recommended_variant(base, dataset) or base.run.variant
+    pipeline = PipelineSpec(variant=variant, dataset=dataset)
+    return load_config(args.params, args.overrides, pipeline), pipeline
 
 
 def _check_names(pipeline) -> None:
@@ -127,7 +129,7 @@ def _sample(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ganpipe.checkpoint import variant_from_checkpoint
-    from ganpipe.sampling import generate, save_grid, to_unit_range
+    from ganpipe.sampling import generate, sampling_net, save_picture, to_unit_range
     from ganpipe.tracking import load_model_checkpoint
 
     if args.n < 1:
@@ -136,12 +138,13 @@ def _sample(args: argparse.Namespace) -> int:
     if suffix not in (".npy", ".png"):
         raise GanpipeError(f"--out {args.out}: expected a .npy or .png file")
     variant, nets = variant_from_checkpoint(load_model_checkpoint(args.model, Path.cwd()))
-    samples = generate(variant, nets["G"], args.n, args.seed)
+    samples = generate(variant, sampling_net(nets), args.n, args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".npy":
-        np.save(args.out, to_unit_range(samples))
+        # Images in [0, 1] like the source; points in data coordinates.
+        np.save(args.out, to_unit_range(samples) if samples.dim() == 4 else samples.numpy().astype(np.float32))
     else:
-        save_grid(samples, args.out, nrow=max(1, int(round(args.n**0.5))))
+        save_picture(samples, args.out, nrow=max(1, int(round(args.n**0.5))))
     print(f"wrote {args.n} samples to {args.out}")
     return 0
 

@@ -39,9 +39,19 @@ class DataConfig(Section):
 
 
 class ModelConfig(Section):
+    arch: Literal["auto", "dcgan", "mlp"] = "auto"
     z_dim: int = Field(64, ge=1)
-    g_width: int = Field(32, ge=1, description="channels of G's last hidden layer")
-    d_width: int = Field(32, ge=1, description="channels of D's first layer")
+    g_width: int = Field(32, ge=1, description="conv: channels of G's last hidden layer")
+    d_width: int = Field(32, ge=1, description="conv: channels of D's first layer")
+    d_norm: Literal["batch", "layer", "none"] = "batch"
+    mlp_width: int = Field(256, ge=1)
+    mlp_depth: int = Field(3, ge=1, description="hidden layers of the MLP nets")
+    g_loss: Literal["nonsaturating", "minimax"] = "nonsaturating"
+    spectral_norm: bool = False
+    minibatch_stddev: bool = False
+    minibatch_discrimination: int = Field(0, ge=0, description="kernels (0: off)")
+    packing: int = Field(1, ge=1, description="PacGAN: samples per D input (1: off)")
+    feature_matching: bool = False
 
 
 class TrainConfig(Section):
@@ -51,6 +61,15 @@ class TrainConfig(Section):
     lr_d: float | None = Field(None, gt=0, description="D's learning rate; defaults to lr")
     beta1: float = Field(0.5, ge=0, lt=1)
     beta2: float = Field(0.999, ge=0, lt=1)
+    optimizer: Literal["adam", "rmsprop"] = "adam"
+    n_critic: int = Field(1, ge=1, description="D steps per G step")
+    clip_value: float | None = Field(None, gt=0, description="WGAN weight clipping bound")
+    gp_weight: float = Field(0.0, ge=0, description="WGAN-GP gradient penalty weight")
+    r1_weight: float = Field(0.0, ge=0, description="R1 penalty gamma")
+    label_smoothing: float = Field(0.0, ge=0, lt=1, description="one-sided: real target 1 - value")
+    instance_noise: float = Field(0.0, ge=0, description="initial std, annealed linearly to 0")
+    unrolled_steps: int = Field(0, ge=0)
+    ema: float = Field(0.0, ge=0, lt=1, description="G EMA decay (0: off)")
     seed: int = 0
     num_workers: int = Field(2, ge=1)
     use_gpu: bool = False
@@ -94,7 +113,7 @@ class RegistryConfig(Section):
     enabled: bool = True
     name_template: str = "ganpipe-{variant}-{dataset}"
     champion_alias: str = "champion"
-    metric: str = "fid"
+    metric: str = Field("fid_{dataset}", description="gate metric key; {dataset}/{variant} are filled in")
     direction: Literal["minimize", "maximize"] = "minimize"
     experiment: str = "ganpipe"
 
@@ -115,14 +134,31 @@ class Config(Section):
     train: TrainConfig = TrainConfig()
     eval: EvalConfig = EvalConfig()
     registry: RegistryConfig = RegistryConfig()
+    variants: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="per-variant overrides of the sections above (paper defaults)"
+    )
     datasets: dict[str, dict[str, Any]] = Field(
         default_factory=lambda: {"digits": {}},
-        description="datasets `dvc repro` prepares (keys of this mapping)",
+        description="datasets `dvc repro` prepares, each with its recommended variant and overrides",
     )
     pipelines: dict[str, PipelineSpec] = Field(
         default_factory=lambda: {"dcgan-digits": PipelineSpec(variant="dcgan", dataset="digits")},
         description="pipelines `dvc repro` keeps reproducible",
     )
+
+    @model_validator(mode="after")
+    def _packing_divides_batch(self) -> Config:
+        per_worker = self.train.batch_size // self.train.num_workers
+        if per_worker % self.model.packing:
+            raise ValueError(
+                f"model.packing={self.model.packing}: must divide the per-worker batch "
+                f"(train.batch_size / train.num_workers = {per_worker})"
+            )
+        return self
+
+
+# Sections that `variants.<name>` and `datasets.<name>` may override.
+OVERRIDABLE = ("data", "model", "train", "eval", "registry")
 
 
 def _format_validation_error(error: ValidationError, source: str) -> str:
@@ -131,7 +167,7 @@ def _format_validation_error(error: ValidationError, source: str) -> str:
     if first["type"] == "extra_forbidden":
         return f"{source}: unknown key '{key}'"
     message = first["msg"].removeprefix("Value error, ")
-    if message.startswith(f"{key}="):
+    if "=" in message.split(":")[0]:
         return f"{source}: {message}"
     return f"{source}: {key}={first.get('input')!r}: {message}"
 
@@ -154,7 +190,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def apply_override(raw: dict[str, Any], assignment: str) -> None:
-    """Apply one `--set section.key=value` to the raw params mapping (value parsed as YAML)."""
+    """Apply one `--set section.key=value` to a raw params mapping (value parsed as YAML)."""
     key, sep, text = assignment.partition("=")
     parts = key.strip().split(".")
     if not sep or len(parts) < 2 or not all(parts):
@@ -172,13 +208,70 @@ def apply_override(raw: dict[str, Any], assignment: str) -> None:
     node[parts[-1]] = value
 
 
-def load_config(path: str | Path = "params.yaml", overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """Read, override and validate a params file."""
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _check_override_block(block: Any, where: str, source: str) -> dict[str, Any]:
+    """Overrides in `variants.<v>` / `datasets.<d>` may only name keys the sections have."""
+    if block is None:
+        return {}
+    if not isinstance(block, dict):
+        raise ConfigError(f"{source}: {where}: expected a mapping, got {block!r}")
+    fields = Config.model_fields
+    for section, values in block.items():
+        if section == "variant" and where.endswith(".recommended"):
+            continue
+        if section == "recommended" and where.startswith("datasets.") and "." not in where[len("datasets."):]:
+            _check_override_block(values, f"{where}.recommended", source)
+            continue
+        if section not in OVERRIDABLE:
+            raise ConfigError(f"{source}: unknown key '{where}.{section}'")
+        model = fields[section].annotation
+        for key in values or {}:
+            if key not in model.model_fields:
+                raise ConfigError(f"{source}: unknown key '{where}.{section}.{key}'")
+    return block
+
+
+def recommended_variant(config: Config, dataset: str) -> str | None:
+    """The variant `datasets.<dataset>.recommended` names, if any."""
+    return ((config.datasets.get(dataset) or {}).get("recommended") or {}).get("variant")
+
+
+def load_config(
+    path: str | Path = "params.yaml",
+    overrides: list[str] | tuple[str, ...] = (),
+    pipeline: PipelineSpec | None = None,
+) -> Config:
+    """Read and validate a params file.
+
+    With a pipeline, the effective config is: the sections, then `variants.<variant>`, then
+    `datasets.<dataset>`, then `datasets.<dataset>.recommended` when it names this variant
+    (the dataset's best-known configuration), then the `--set` overrides.
+    """
     path = Path(path)
     raw = _read_yaml(path)
+    set_tree: dict[str, Any] = {}
     for assignment in overrides:
-        apply_override(raw, assignment)
+        apply_override(set_tree, assignment)
     source = f"{path}" + (" (with --set)" if overrides else "")
+    raw = deep_merge(raw, {k: v for k, v in set_tree.items() if k not in OVERRIDABLE})
+    if pipeline is not None:
+        variant_block = _check_override_block((raw.get("variants") or {}).get(pipeline.variant), f"variants.{pipeline.variant}", source)
+        dataset_block = _check_override_block((raw.get("datasets") or {}).get(pipeline.dataset), f"datasets.{pipeline.dataset}", source)
+        recommended = dataset_block.get("recommended") or {}
+        if recommended.get("variant") != pipeline.variant:
+            recommended = {}
+        for block in (variant_block, dataset_block, recommended):
+            raw = deep_merge(raw, {k: v for k, v in block.items() if k in OVERRIDABLE})
+    raw = deep_merge(raw, {k: v for k, v in set_tree.items() if k in OVERRIDABLE})
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:

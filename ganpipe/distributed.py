@@ -61,8 +61,7 @@ def _worker(loop_config: dict[str, Any]) -> None:
     from ganpipe.config import Config, PipelineSpec
     from ganpipe.loop import Callback, TrainingState, train_loop
     from ganpipe.stats import LossLog, ProgressBar
-    from ganpipe.variants import get_variant
-    from ganpipe.variants.base import DataSpec
+    from ganpipe.variants import build_variant
 
     config = Config.model_validate(loop_config["config"])
     pipeline = PipelineSpec.model_validate(loop_config["pipeline"])
@@ -72,10 +71,12 @@ def _worker(loop_config: dict[str, Any]) -> None:
     torch.manual_seed(config.train.seed + rank)
 
     images = torch.from_numpy(np.array(loop_config["images"][rank::world_size])).to(device)
-    variant = get_variant(pipeline.variant)(config.model, DataSpec(**loop_config["data_spec"]))
+    variant = build_variant(pipeline.variant, config, loop_config["sample_shape"])
     nets = variant.build_nets()
     optimizers = variant.build_optimizers(nets, config.train)
-    nets = {name: ray.train.torch.prepare_model(net) for name, net in nets.items()}
+    # DDP for the trained nets; the EMA copy is only moved to the device.
+    nets = {name: ray.train.torch.prepare_model(net, parallel_strategy="ddp" if name in optimizers else None)
+            for name, net in nets.items()}
     state = TrainingState(variant, nets, optimizers)
     losses = LossLog(every=config.train.log_every)
 

@@ -16,10 +16,11 @@ def train_classifier(data: PreparedData, config: EvaluatorConfig, progress: bool
     from tqdm import tqdm
 
     torch.manual_seed(config.seed)
-    num_classes = int(data.train_labels.max()) + 1
-    classifier = DigitsClassifier(data.image_size, data.channels, num_classes)
+    num_classes = int(data.train_y.max()) + 1
+    channels, image_size = data.sample_shape[0], data.sample_shape[-1]
+    classifier = DigitsClassifier(image_size, channels, num_classes)
     optimizer = torch.optim.Adam(classifier.parameters(), lr=config.lr)
-    images, labels = torch.from_numpy(data.train_images), torch.from_numpy(data.train_labels)
+    images, labels = torch.from_numpy(data.train_x), torch.from_numpy(data.train_y)
     classifier.train()
     for epoch in tqdm(range(config.epochs), desc="train evaluator", disable=not progress):
         order = torch.randperm(len(images), generator=step_generator(config.seed, epoch, 0))
@@ -33,7 +34,7 @@ def train_classifier(data: PreparedData, config: EvaluatorConfig, progress: bool
             loss.backward()
             optimizer.step()
     classifier.eval()
-    return classifier, accuracy(classifier, torch.from_numpy(data.test_images), torch.from_numpy(data.test_labels))
+    return classifier, accuracy(classifier, torch.from_numpy(data.test_x), torch.from_numpy(data.test_y))
 
 
 @torch.no_grad()

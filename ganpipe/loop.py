@@ -9,17 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from ganpipe.config import TrainConfig
-from ganpipe.variants.base import Stats, Variant
+
+if TYPE_CHECKING:
+    from ganpipe.variants.base import Variant
 
 
 @dataclass
 class TrainingState:
-    variant: Variant
+    variant: "Variant"
     nets: dict[str, nn.Module]
     optimizers: dict[str, torch.optim.Optimizer]
     step: int = 0
@@ -45,6 +48,15 @@ def unwrap(net: nn.Module) -> nn.Module:
     return getattr(net, "module", net)
 
 
+@torch.no_grad()
+def update_ema(ema: nn.Module, net: nn.Module, decay: float) -> None:
+    """Exponential moving average of G's weights (Karras et al. 2018; Yazici et al. 2019)."""
+    for averaged, current in zip(ema.parameters(), net.parameters()):
+        averaged.lerp_(current, 1.0 - decay)
+    for averaged, current in zip(ema.buffers(), net.buffers()):
+        averaged.copy_(current)
+
+
 def per_worker_batch(train: TrainConfig, world_size: int) -> int:
     return train.batch_size // world_size
 
@@ -65,21 +77,23 @@ def train_loop(
     for net in nets.values():
         net.train()
     while state.step < train.steps:
-        generator = step_generator(train.seed, state.step, rank)
-        stats: Stats = {}
-        for _ in range(variant.d_steps_per_g_step):
+        step = state.step
+        generator = step_generator(train.seed, step, rank)
+        for _ in range(train.n_critic):
             real = images[torch.randperm(len(images), generator=generator)[:batch].to(device)]
             z = variant.sample_noise(batch, generator, device)
-            d_loss, d_stats = variant.discriminator_loss(nets, real, z)
+            d_loss, d_stats = variant.discriminator_loss(nets, real, z, step)
             optimizers["D"].zero_grad(set_to_none=True)
             d_loss.backward()
             optimizers["D"].step()
             variant.after_discriminator_step(nets)
         z = variant.sample_noise(batch, generator, device)
-        g_loss, g_stats = variant.generator_loss(nets, real, z)
+        g_loss, g_stats = variant.generator_loss(nets, real, z, step)
         optimizers["G"].zero_grad(set_to_none=True)
         g_loss.backward()
         optimizers["G"].step()
+        if "G_ema" in nets:
+            update_ema(nets["G_ema"], unwrap(nets["G"]), train.ema)
         state.step += 1
         stats = {"loss/D": d_loss.detach(), "loss/G": g_loss.detach(), **d_stats, **g_stats}
         scalars = {name: float(value) for name, value in stats.items()}

@@ -12,6 +12,11 @@ from ganpipe.loop import step_generator
 from ganpipe.variants.base import Variant
 
 
+def sampling_net(nets: dict[str, nn.Module]) -> nn.Module:
+    """The generator to sample from: the EMA copy when training kept one."""
+    return nets.get("G_ema", nets["G"])
+
+
 @torch.no_grad()
 def generate(variant: Variant, G: nn.Module, n: int, seed: int, batch_size: int = 500) -> torch.Tensor:
     """`n` samples in G's output range ([-1, 1] for images); the same seed gives the same samples."""
@@ -24,6 +29,16 @@ def generate(variant: Variant, G: nn.Module, n: int, seed: int, batch_size: int 
 def to_unit_range(images: torch.Tensor) -> np.ndarray:
     """[-1, 1] -> float32 [0, 1], the polarity of the source images (ink bright)."""
     return ((images.clamp(-1, 1) + 1) / 2).numpy().astype(np.float32)
+
+
+def save_picture(samples: torch.Tensor, path: Path, centres: np.ndarray | None = None, nrow: int = 10) -> None:
+    """A PNG: a grid for images, a scatter (over the mixture's centres, if known) for points."""
+    if samples.dim() == 4:
+        save_grid(samples, path, nrow)
+    else:
+        from ganpipe.plots import scatter_over_mixture
+
+        scatter_over_mixture(samples.numpy(), centres, path)
 
 
 def save_grid(images: torch.Tensor, path: Path, nrow: int = 10) -> None:

@@ -29,10 +29,10 @@ def test_prepare_is_byte_deterministic(tmp_path: Path) -> None:
 def test_prepare_changes_with_params(tmp_path: Path) -> None:
     prepare(Config(), "digits", ProjectPaths(tmp_path / "a"))
     prepare(Config(data=DataConfig(split_seed=1)), "digits", ProjectPaths(tmp_path / "b"))
-    a = np.load(tmp_path / "a/data/prepared/digits/test_labels.npy")
-    b = np.load(tmp_path / "b/data/prepared/digits/test_labels.npy")
-    assert a.shape == b.shape and not np.array_equal(np.load(tmp_path / "a/data/prepared/digits/test_images.npy"),
-                                                     np.load(tmp_path / "b/data/prepared/digits/test_images.npy"))
+    a = np.load(tmp_path / "a/data/prepared/digits/test_y.npy")
+    b = np.load(tmp_path / "b/data/prepared/digits/test_y.npy")
+    assert a.shape == b.shape and not np.array_equal(np.load(tmp_path / "a/data/prepared/digits/test_x.npy"),
+                                                     np.load(tmp_path / "b/data/prepared/digits/test_x.npy"))
 
 
 def test_digits_manifest_and_ranges(tmp_path: Path) -> None:
@@ -40,12 +40,12 @@ def test_digits_manifest_and_ranges(tmp_path: Path) -> None:
     manifest = prepare(Config(data=DataConfig(image_size=16)), "digits", paths)
     data = load_prepared(paths.prepared("digits"))
     assert manifest["splits"]["train"]["count"] + manifest["splits"]["test"]["count"] == 1797
-    assert data.train_images.shape[1:] == (1, 16, 16) and data.train_images.dtype == np.float32
-    assert data.train_images.min() == pytest.approx(-1.0) and data.train_images.max() == pytest.approx(1.0)
+    assert data.train_x.shape[1:] == (1, 16, 16) and data.train_x.dtype == np.float32
+    assert data.train_x.min() == pytest.approx(-1.0) and data.train_x.max() == pytest.approx(1.0)
     assert set(manifest["splits"]["test"]["label_counts"]) == {str(i) for i in range(10)}
     assert json.loads((paths.prepared("digits") / "manifest.json").read_text()) == manifest
     # Polarity: the background (corners) is dark, as in the source images.
-    assert data.train_images[:, 0, 0, 0].mean() < -0.9
+    assert data.train_x[:, 0, 0, 0].mean() < -0.9
 
 
 def test_missing_prepared_dataset_names_the_folder(tmp_path: Path) -> None:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import numpy as np
+from typing import Any
 
 from ganpipe.config import DataConfig
-from ganpipe.data import digits
+from ganpipe.data import digits, mixtures
 from ganpipe.errors import GanpipeError
 
 
@@ -16,11 +15,13 @@ from ganpipe.errors import GanpipeError
 class DatasetInfo:
     name: str
     description: str
-    build: Callable[[DataConfig], dict[str, np.ndarray]]
+    build: Callable[[DataConfig], dict[str, Any]]
 
 
 DATASETS: dict[str, DatasetInfo] = {
     "digits": DatasetInfo("digits", digits.DESCRIPTION, digits.build),
+    "ring8": DatasetInfo("ring8", mixtures.RING8_DESCRIPTION, mixtures.build_ring8),
+    "grid25": DatasetInfo("grid25", mixtures.GRID25_DESCRIPTION, mixtures.build_grid25),
 }
 
 

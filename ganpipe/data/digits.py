@@ -41,7 +41,7 @@ def build(config: DataConfig) -> dict[str, np.ndarray]:
     labels = bunch.target.astype(np.int64)
     train_idx, test_idx = stratified_split(labels, config.test_fraction, config.split_seed)
     return {
-        "train_images": images[train_idx], "train_labels": labels[train_idx],
-        "test_images": images[test_idx], "test_labels": labels[test_idx],
+        "train_x": images[train_idx], "train_y": labels[train_idx],
+        "test_x": images[test_idx], "test_y": labels[test_idx],
         "source": np.ascontiguousarray(bunch.images.astype(np.float32)),
     }

@@ -22,26 +22,32 @@ FORMAT = "ganpipe-prepared/1"
 
 @dataclass(frozen=True)
 class PreparedData:
-    train_images: np.ndarray
-    train_labels: np.ndarray
-    test_images: np.ndarray
-    test_labels: np.ndarray
+    train_x: np.ndarray
+    train_y: np.ndarray
+    test_x: np.ndarray
+    test_y: np.ndarray
     manifest: dict[str, Any]
 
     @property
-    def channels(self) -> int:
-        return int(self.train_images.shape[1])
+    def sample_shape(self) -> tuple[int, ...]:
+        """(C, H, W) for images, (D,) for points."""
+        return tuple(int(n) for n in self.train_x.shape[1:])
 
     @property
-    def image_size(self) -> int:
-        return int(self.train_images.shape[-1])
+    def is_image(self) -> bool:
+        return len(self.sample_shape) == 3
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """What the dataset's builder recorded about it (e.g. a mixture's centres and sigma)."""
+        return self.manifest.get("info", {})
 
 
 def array_hash(array: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
 
 
-def write_prepared(arrays: dict[str, np.ndarray], out_dir: Path, dataset: str, params: dict[str, Any]) -> dict[str, Any]:
+def write_prepared(arrays: dict[str, Any], out_dir: Path, dataset: str, params: dict[str, Any]) -> dict[str, Any]:
     """Write the split arrays and manifest into `out_dir`, replacing it only once complete."""
     staging = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -51,12 +57,13 @@ def write_prepared(arrays: dict[str, np.ndarray], out_dir: Path, dataset: str, p
         "dataset": dataset,
         "params": params,
         "source_sha256": array_hash(arrays["source"]),
+        "info": arrays.get("info", {}),
         "splits": {},
     }
     for split in SPLITS:
-        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
-        np.save(staging / f"{split}_images.npy", images)
-        np.save(staging / f"{split}_labels.npy", labels)
+        images, labels = arrays[f"{split}_x"], arrays[f"{split}_y"]
+        np.save(staging / f"{split}_x.npy", images)
+        np.save(staging / f"{split}_y.npy", labels)
         classes, counts = np.unique(labels, return_counts=True)
         manifest["splits"][split] = {
             "count": int(len(images)),
@@ -77,7 +84,7 @@ def load_prepared(data_dir: Path) -> PreparedData:
         raise GanpipeError(f"{data_dir}: no prepared dataset here (missing manifest.json); run `ganpipe prepare` first")
     arrays = {}
     for split in SPLITS:
-        for kind in ("images", "labels"):
+        for kind in ("x", "y"):
             path = data_dir / f"{split}_{kind}.npy"
             try:
                 arrays[f"{split}_{kind}"] = np.load(path, allow_pickle=False)

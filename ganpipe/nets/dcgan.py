@@ -1,7 +1,8 @@
 """DCGAN generator and discriminator (Radford, Metz & Chintala 2016, arXiv:1511.06434).
 
 G: project z to 4x4, then stride-2 transposed convolutions with BatchNorm and ReLU, tanh out.
-D: stride-2 convolutions with LeakyReLU(0.2), BatchNorm on all but the first, one logit out.
+D: stride-2 convolutions with LeakyReLU(0.2), BatchNorm on all but the first, one logit out
+(the logit head lives in `ganpipe.nets.discriminator.Discriminator`).
 Any power-of-two resolution >= 8 works: the number of stages follows the image size.
 """
 
@@ -57,22 +58,31 @@ class DCGANGenerator(nn.Module):
         return self.net(z.view(z.shape[0], self.z_dim, 1, 1))
 
 
-class DCGANDiscriminator(nn.Module):
-    def __init__(self, image_size: int, channels: int, width: int) -> None:
+def _norm(kind: str, channels: int) -> list[nn.Module]:
+    if kind == "batch":
+        return [nn.BatchNorm2d(channels)]
+    if kind == "layer":  # per-sample, so it keeps the gradient penalty well defined (Gulrajani et al.)
+        return [nn.GroupNorm(1, channels)]
+    return []
+
+
+class DCGANBody(nn.Module):
+    """D's conv trunk: image -> flattened 4x4 features; the final 4x4 conv of the paper is
+    the linear head that `Discriminator` adds on top."""
+
+    def __init__(self, image_size: int, channels: int, width: int, norm: str = "batch") -> None:
         super().__init__()
         stages = _num_upsamplings(image_size)
         layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         hidden = width
         for _ in range(stages - 1):
-            layers += [
-                nn.Conv2d(hidden, hidden * 2, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(hidden * 2),
-                nn.LeakyReLU(0.2, True),
-            ]
+            layers += [nn.Conv2d(hidden, hidden * 2, 4, 2, 1, bias=norm == "none"), *_norm(norm, hidden * 2),
+                       nn.LeakyReLU(0.2, True)]
             hidden *= 2
-        layers.append(nn.Conv2d(hidden, 1, 4, 1, 0))
+        layers.append(nn.Flatten())
         self.net = nn.Sequential(*layers)
+        self.feature_dim = hidden * 16
         self.apply(init_dcgan_weights)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).flatten()
+        return self.net(x)

@@ -1,19 +1,25 @@
-"""Stage 4: FID/IS (+ floor and class coverage) of the trained generator on the test split."""
+"""Stage 4: score the trained generator on the test split.
+
+Images: FID/IS with the dataset's classifier (+ the real-vs-real floor and class coverage).
+Mixtures: modes covered, % high-quality samples and KL to uniform (VEEGAN/PacGAN protocol).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from ganpipe.checkpoint import load_checkpoint, variant_from_checkpoint
 from ganpipe.config import Config, PipelineSpec
-from ganpipe.data.prepared import load_prepared
+from ganpipe.data.prepared import PreparedData, load_prepared
 from ganpipe.evaluator import predict
 from ganpipe.metrics.fid import classifier_fid, classifier_inception_score, inception_metrics
+from ganpipe.metrics.modes import mode_metrics
 from ganpipe.paths import ProjectPaths
-from ganpipe.sampling import generate, save_grid
+from ganpipe.sampling import generate, sampling_net, save_picture
 from ganpipe.stages.common import read_json, write_json
 from ganpipe.stages.evaluator import load_evaluator
 
@@ -27,41 +33,44 @@ def class_histogram_metrics(predicted: torch.Tensor, num_classes: int) -> dict[s
     return {"classes_covered": int(nonzero.sum()), "class_kl": kl}
 
 
+def image_metrics(config: Config, pipeline: PipelineSpec, paths: ProjectPaths, data: PreparedData,
+                  fake: torch.Tensor) -> dict[str, Any]:
+    dataset, seed = pipeline.dataset, config.eval.seed
+    classifier = load_evaluator(paths, dataset)
+    real_test, real_train = torch.from_numpy(data.test_x), torch.from_numpy(data.train_x)
+    is_mean, is_std = classifier_inception_score(classifier, fake, seed=seed)
+    metrics: dict[str, Any] = {
+        f"fid_{dataset}": classifier_fid(classifier, real_test, fake),
+        f"fid_{dataset}_floor": classifier_fid(classifier, real_test, real_train),
+        f"is_{dataset}": is_mean,
+        f"is_{dataset}_std": is_std,
+        f"is_{dataset}_real": classifier_inception_score(classifier, real_test, seed=seed)[0],
+        "evaluator_test_accuracy": read_json(paths.evaluator_metrics(dataset), "evaluator")["evaluator_test_accuracy"],
+    }
+    metrics.update(class_histogram_metrics(predict(classifier, fake), classifier.head.out_features))
+    if config.eval.inception_weights:
+        metrics.update(inception_metrics(Path(config.eval.inception_weights), real_test, fake, seed=seed))
+    return metrics
+
+
 def evaluate(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dict[str, Any]:
     from tqdm import tqdm
 
     checkpoint = load_checkpoint(paths.checkpoint(pipeline.name))
     variant, nets = variant_from_checkpoint(checkpoint)
     data = load_prepared(paths.prepared(pipeline.dataset))
-    classifier = load_evaluator(paths, pipeline.dataset)
-    real_test = torch.from_numpy(data.test_images)
-    real_train = torch.from_numpy(data.train_images)
-    dataset = pipeline.dataset
-    progress = tqdm(total=4, desc=f"evaluate {pipeline.name}", disable=not config.train.progress)
-
-    fake = generate(variant, nets["G"], config.eval.num_samples, config.eval.seed, config.eval.batch_size)
+    progress = tqdm(total=2, desc=f"evaluate {pipeline.name}", disable=not config.train.progress)
+    fake = generate(variant, sampling_net(nets), config.eval.num_samples, config.eval.seed, config.eval.batch_size)
     progress.update()
-    is_mean, is_std = classifier_inception_score(classifier, fake, seed=config.eval.seed)
-    real_is, _ = classifier_inception_score(classifier, real_test, seed=config.eval.seed)
-    progress.update()
-    metrics: dict[str, Any] = {
-        f"fid_{dataset}": classifier_fid(classifier, real_test, fake),
-        f"fid_{dataset}_floor": classifier_fid(classifier, real_test, real_train),
-        f"is_{dataset}": is_mean,
-        f"is_{dataset}_std": is_std,
-        f"is_{dataset}_real": real_is,
-        "evaluator_test_accuracy": read_json(paths.evaluator_metrics(dataset), "evaluator")["evaluator_test_accuracy"],
-        "num_samples": config.eval.num_samples,
-        "step": int(checkpoint["step"]),
-    }
-    num_classes = classifier.head.out_features
-    metrics.update(class_histogram_metrics(predict(classifier, fake), num_classes))
-    progress.update()
-    if config.eval.inception_weights:
-        metrics.update(inception_metrics(Path(config.eval.inception_weights), real_test, fake, seed=config.eval.seed))
+    if data.info.get("kind") == "mixture":
+        centres = np.asarray(data.info["centres"])
+        metrics: dict[str, Any] = mode_metrics(fake.numpy(), centres, data.info["sigma"])
+    else:
+        centres = None
+        metrics = image_metrics(config, pipeline, paths, data, fake)
+    metrics.update({"num_samples": config.eval.num_samples, "step": int(checkpoint["step"])})
     progress.update()
     progress.close()
-
     write_json(paths.metrics(pipeline.name), metrics)
-    save_grid(fake[:100], paths.eval_dir(pipeline.name) / "samples.png")
+    save_picture(fake[: 100 if data.is_image else len(fake)], paths.eval_dir(pipeline.name) / "samples.png", centres)
     return metrics

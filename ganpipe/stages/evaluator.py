@@ -17,14 +17,21 @@ from ganpipe.stages.common import write_json
 
 def train_evaluator(config: Config, dataset: str, paths: ProjectPaths) -> dict[str, Any]:
     data = load_prepared(paths.prepared(dataset))
+    if not data.is_image:
+        note = paths.evaluator(dataset).with_name("NOT_NEEDED.txt")
+        note.parent.mkdir(parents=True, exist_ok=True)
+        note.write_text(f"{dataset}: point data is scored against its known mixture; no learned evaluator.\n")
+        metrics: dict[str, Any] = {"evaluator": "none (point data)"}
+        write_json(paths.evaluator_metrics(dataset), metrics)
+        return metrics
     classifier, test_accuracy = train_classifier(data, config.eval.evaluator, progress=config.train.progress)
     target = paths.evaluator(dataset)
     target.parent.mkdir(parents=True, exist_ok=True)
     torch.save(
         {
             "state_dict": classifier.state_dict(),
-            "image_size": data.image_size,
-            "channels": data.channels,
+            "image_size": data.sample_shape[-1],
+            "channels": data.sample_shape[0],
             "num_classes": classifier.head.out_features,
             "config": config_to_dict(config.eval.evaluator),
         },

@@ -11,8 +11,10 @@ import yaml
 from ganpipe import tracking
 from ganpipe.checkpoint import load_checkpoint, variant_from_checkpoint
 from ganpipe.config import Config, PipelineSpec, config_to_dict
+from ganpipe.errors import GanpipeError
 from ganpipe.paths import ProjectPaths
 from ganpipe.stages.common import read_json, write_json
+from ganpipe.sampling import sampling_net
 from ganpipe.stats import read_loss_log
 
 
@@ -21,7 +23,7 @@ def model_name(config: Config, pipeline: PipelineSpec) -> str:
 
 
 def primary_metric(config: Config, pipeline: PipelineSpec) -> str:
-    return f"{config.registry.metric}_{pipeline.dataset}"
+    return config.registry.metric.format(dataset=pipeline.dataset, variant=pipeline.variant)
 
 
 def dvc_data_hash(paths: ProjectPaths, dataset: str) -> str | None:
@@ -53,6 +55,8 @@ def register(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dic
     manifest_path = paths.prepared(pipeline.dataset) / "manifest.json"
     name = model_name(config, pipeline)
     metric = primary_metric(config, pipeline)
+    if metric not in metrics:
+        raise GanpipeError(f"registry.metric={config.registry.metric!r}: no metric '{metric}' in {paths.metrics(pipeline.name)}")
 
     client = tracking.connect(paths.root)
     experiment_id = tracking.ensure_experiment(client, config.registry.experiment, paths.root)
@@ -75,7 +79,7 @@ def register(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dic
         mlflow.log_artifact(str(paths.eval_dir(pipeline.name) / "samples.png"), "eval")
         mlflow.log_artifact(str(paths.metrics(pipeline.name)), "eval")
 
-        G = nets["G"].eval()
+        G = sampling_net(nets).eval()
         z_example = np.random.default_rng(0).standard_normal((2, config_to_dict(config)["model"]["z_dim"])).astype(np.float32)
         info = mlflow.pytorch.log_model(
             G,

@@ -17,11 +17,11 @@ def train(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dict[s
     loop_config = {
         "config": config_to_dict(config),
         "pipeline": config_to_dict(pipeline),
-        "data_spec": {"channels": data.channels, "image_size": data.image_size},
+        "sample_shape": list(data.sample_shape),
     }
     checkpoint = train_distributed(
         loop_config,
-        data.train_images,
+        data.train_x,
         run_name=pipeline.name,
         storage_path=paths.ray_storage,
         out_dir=paths.train_dir(pipeline.name),

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from ganpipe.errors import GanpipeError
-from ganpipe.variants.base import Variant
+from ganpipe.config import Config
+from ganpipe.variants.base import DataSpec, Variant
 from ganpipe.variants.dcgan import DCGAN
+from ganpipe.variants.gan import GAN
+from ganpipe.variants.lsgan import LSGAN
+from ganpipe.variants.sngan import SNGAN
+from ganpipe.variants.wgan import WGAN
+from ganpipe.variants.wgan_gp import WGANGP
 
 VARIANTS: dict[str, type[Variant]] = {
-    DCGAN.name: DCGAN,
+    variant.name: variant for variant in (GAN, DCGAN, LSGAN, WGAN, WGANGP, SNGAN)
 }
+
+
+def build_variant(name: str, config: Config, sample_shape: list[int] | tuple[int, ...]) -> Variant:
+    """The variant `name`, configured by `config`, for samples of `sample_shape`."""
+    return get_variant(name)(config.model, config.train, DataSpec(tuple(int(n) for n in sample_shape)))
 
 
 def get_variant(name: str) -> type[Variant]:
@@ -16,5 +27,5 @@ def get_variant(name: str) -> type[Variant]:
     try:
         return VARIANTS[name]
     except KeyError:
-        known = ", ".join(sorted(VARIANTS))
+        known = ", ".join(VARIANTS)
         raise GanpipeError(f"unknown variant '{name}' (known: {known})") from None

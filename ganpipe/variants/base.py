@@ -1,53 +1,163 @@
-"""What a variant is: nets, optimizers and losses. The training loop does the stepping."""
+"""What a variant is: nets, optimizers and losses. The training loop does the stepping.
+
+The base class holds the machinery every variant shares (architecture choice, the remedies
+that act on inputs and penalties); a variant file adds its objective and little else.
+"""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
 from torch import nn
 
+from ganpipe import losses
 from ganpipe.config import ModelConfig, TrainConfig
+from ganpipe.loop import unwrap
+from ganpipe.nets.dcgan import DCGANBody, DCGANGenerator
+from ganpipe.nets.discriminator import Discriminator
+from ganpipe.nets.mlp import MLPBody, MLPGenerator
 
 
 @dataclass(frozen=True)
 class DataSpec:
-    """The shape of one sample, as the prepared dataset describes it."""
+    """The shape of one sample: (C, H, W) for images, (D,) for points."""
 
-    channels: int
-    image_size: int
+    shape: tuple[int, ...]
+
+    @property
+    def is_image(self) -> bool:
+        return len(self.shape) == 3
 
 
 Stats = dict[str, torch.Tensor]
+Nets = dict[str, nn.Module]
 
 
 class Variant:
-    """Base class: an unconditional image GAN with one G and one D."""
+    """An unconditional GAN with one G and one D; subclasses define the objective."""
 
     name: ClassVar[str]
     description: ClassVar[str]
     paper: ClassVar[str]
-    d_steps_per_g_step: ClassVar[int] = 1
+    image_arch: ClassVar[str] = "dcgan"  # the architecture "auto" picks for images
 
-    def __init__(self, model: ModelConfig, data: DataSpec) -> None:
-        self.model_config = model
-        self.data = data
+    def __init__(self, model: ModelConfig, train: TrainConfig, data: DataSpec) -> None:
+        self.model_config, self.train_config, self.data = model, train, data
+        self._d_optimizer: torch.optim.Optimizer | None = None
 
-    def build_nets(self) -> dict[str, nn.Module]:
+    # --- objective: what a variant file defines -------------------------------------------
+    def d_objective(self, d_logits_real: torch.Tensor, d_logits_fake: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def build_optimizers(self, nets: dict[str, nn.Module], train: TrainConfig) -> dict[str, torch.optim.Optimizer]:
+    def g_objective(self, d_logits_fake: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+    # --- construction ---------------------------------------------------------------------
+    @property
+    def arch(self) -> str:
+        if self.model_config.arch != "auto":
+            return self.model_config.arch
+        return self.image_arch if self.data.is_image else "mlp"
+
+    def build_nets(self) -> Nets:
+        m, shape = self.model_config, self.data.shape
+        if self.arch == "dcgan":
+            if not self.data.is_image:
+                raise ValueError(f"model.arch=dcgan needs image data, got samples of shape {shape}")
+            G: nn.Module = DCGANGenerator(m.z_dim, shape[-1], shape[0], m.g_width)
+            body: nn.Module = DCGANBody(shape[-1], shape[0] * m.packing, m.d_width, m.d_norm)
+        else:
+            G = MLPGenerator(m.z_dim, shape, m.mlp_width, m.mlp_depth, bounded=self.data.is_image)
+            body = MLPBody((shape[0] * m.packing, *shape[1:]), m.mlp_width, m.mlp_depth)
+        D = Discriminator(body, body.feature_dim, packing=m.packing, minibatch_stddev=m.minibatch_stddev,
+                          minibatch_kernels=m.minibatch_discrimination, spectral_norm=m.spectral_norm)
+        nets: Nets = {"G": G, "D": D}
+        if self.train_config.ema:
+            nets["G_ema"] = copy.deepcopy(G).requires_grad_(False)
+        return nets
+
+    def _optimizer(self, params, lr: float) -> torch.optim.Optimizer:
+        t = self.train_config
+        if t.optimizer == "rmsprop":
+            return torch.optim.RMSprop(params, lr=lr)
+        return torch.optim.Adam(params, lr=lr, betas=(t.beta1, t.beta2))
+
+    def build_optimizers(self, nets: Nets, train: TrainConfig) -> dict[str, torch.optim.Optimizer]:
+        optimizers = {"G": self._optimizer(nets["G"].parameters(), train.lr),
+                      "D": self._optimizer(nets["D"].parameters(), train.d_learning_rate)}
+        self._d_optimizer = optimizers["D"]
+        return optimizers
 
     def sample_noise(self, n: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
         return torch.randn(n, self.model_config.z_dim, generator=generator).to(device)
 
-    def discriminator_loss(self, nets: dict[str, nn.Module], real: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, Stats]:
-        raise NotImplementedError
+    # --- remedies on D's inputs ---------------------------------------------------------------
+    def with_instance_noise(self, x: torch.Tensor, step: int) -> torch.Tensor:
+        """Sonderby et al. 2017 / Arjovsky & Bottou 2017: Gaussian noise on D's inputs, annealed to 0."""
+        start = self.train_config.instance_noise
+        if not start:
+            return x
+        std = start * max(0.0, 1.0 - step / self.train_config.steps)
+        return x + std * torch.randn_like(x)
 
-    def generator_loss(self, nets: dict[str, nn.Module], real: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, Stats]:
-        raise NotImplementedError
+    # --- the two losses the loop asks for -------------------------------------------------------
+    def discriminator_loss(self, nets: Nets, real: torch.Tensor, z: torch.Tensor, step: int) -> tuple[torch.Tensor, Stats]:
+        t = self.train_config
+        with torch.no_grad():
+            fake = nets["G"](z)
+        real_in, fake_in = self.with_instance_noise(real, step), self.with_instance_noise(fake, step)
+        d_logits_real, d_logits_fake = nets["D"](real_in), nets["D"](fake_in)
+        loss = self.d_objective(d_logits_real, d_logits_fake)
+        stats: Stats = {"D/real": d_logits_real.detach().mean(), "D/fake": d_logits_fake.detach().mean()}
+        critic = unwrap(nets["D"])  # penalties: plain module, DDP syncs the final backward
+        if t.gp_weight:
+            penalty = losses.gradient_penalty(critic, real_in, fake_in)
+            loss = loss + t.gp_weight * penalty
+            stats["D/gp"] = penalty.detach()
+        if t.r1_weight:
+            penalty = losses.r1_penalty(critic, real_in)
+            loss = loss + 0.5 * t.r1_weight * penalty
+            stats["D/r1"] = penalty.detach()
+        return loss, stats
 
-    def after_discriminator_step(self, nets: dict[str, nn.Module]) -> None:
-        """Hook for constraints applied after D's update (e.g. weight clipping)."""
+    def generator_loss(self, nets: Nets, real: torch.Tensor, z: torch.Tensor, step: int) -> tuple[torch.Tensor, Stats]:
+        D = self.unrolled_discriminator(nets, real, step) if self.train_config.unrolled_steps else unwrap(nets["D"])
+        fake = nets["G"](z)
+        if self.model_config.feature_matching:
+            return losses.feature_matching(D.features(real), D.features(fake)), {}
+        return self.g_objective(D(self.with_instance_noise(fake, step))), {}
+
+    def unrolled_discriminator(self, nets: Nets, real: torch.Tensor, step: int) -> nn.Module:
+        """Metz et al. 2017: a copy of D trained k steps ahead; G's loss is taken against it.
+
+        The copy and its optimizer are throwaway: D's own parameters and state are untouched.
+        (The first-order version: no backpropagation through the k steps.)
+        """
+        D = copy.deepcopy(unwrap(nets["D"]))
+        optimizer = self._optimizer(D.parameters(), self.train_config.d_learning_rate)
+        if self._d_optimizer is not None:
+            optimizer.load_state_dict(self._d_optimizer.state_dict())
+        for _ in range(self.train_config.unrolled_steps):
+            with torch.no_grad():
+                fake = nets["G"](torch.randn(real.shape[0], self.model_config.z_dim, device=real.device))
+            loss = self.d_objective(D(self.with_instance_noise(real, step)), D(self.with_instance_noise(fake, step)))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            self.constrain(D)
+        return D.requires_grad_(False)
+
+    # --- after D's update ----------------------------------------------------------------------
+    def constrain(self, D: nn.Module) -> None:
+        """Arjovsky et al. 2017: clip every weight of the critic to [-c, c]."""
+        if self.train_config.clip_value:
+            with torch.no_grad():
+                for parameter in D.parameters():
+                    parameter.clamp_(-self.train_config.clip_value, self.train_config.clip_value)
+
+    def after_discriminator_step(self, nets: Nets) -> None:
+        self.constrain(unwrap(nets["D"]))
+

@@ -70,6 +70,8 @@ class TrainConfig(Section):
     instance_noise: float = Field(0.0, ge=0, description="initial std, annealed linearly to 0")
     unrolled_steps: int = Field(0, ge=0)
     ema: float = Field(0.0, ge=0, lt=1, description="G EMA decay (0: off)")
+    lr_schedule: Literal["constant", "linear_decay"] = "constant"
+    decay_start: float = Field(0.5, ge=0, lt=1, description="linear_decay: fraction of steps before decay")
     seed: int = 0
     num_workers: int = Field(2, ge=1)
     use_gpu: bool = False

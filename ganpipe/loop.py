@@ -57,6 +57,23 @@ def update_ema(ema: nn.Module, net: nn.Module, decay: float) -> None:
         averaged.copy_(current)
 
 
+def learning_rate_factor(train: TrainConfig, step: int) -> float:
+    """The schedule as a pure function of the step, so a resumed run continues it exactly:
+    constant, or constant then linear decay to zero (as in CycleGAN)."""
+    if train.lr_schedule == "constant":
+        return 1.0
+    start = int(train.decay_start * train.steps)
+    return 1.0 if step < start else max(0.0, 1.0 - (step - start) / max(1, train.steps - start))
+
+
+def set_learning_rates(optimizers: dict[str, torch.optim.Optimizer], train: TrainConfig, step: int) -> None:
+    factor = learning_rate_factor(train, step)
+    base = {"G": train.lr, "D": train.d_learning_rate}
+    for name, optimizer in optimizers.items():
+        for group in optimizer.param_groups:
+            group["lr"] = base[name] * factor
+
+
 def per_worker_batch(train: TrainConfig, world_size: int) -> int:
     return train.batch_size // world_size
 
@@ -79,6 +96,8 @@ def train_loop(
     while state.step < train.steps:
         step = state.step
         generator = step_generator(train.seed, step, rank)
+        if train.lr_schedule != "constant":
+            set_learning_rates(optimizers, train, step)
         for _ in range(train.n_critic):
             real = images[torch.randperm(len(images), generator=generator)[:batch].to(device)]
             z = variant.sample_noise(batch, generator, device)

@@ -97,3 +97,11 @@ def test_corrupt_checkpoint_is_named(tmp_path: Path) -> None:
         load_checkpoint(path)
     with pytest.raises(GanpipeError, match="checkpoint not found"):
         load_checkpoint(tmp_path / "absent.pt")
+
+
+def test_linear_decay_schedule() -> None:
+    from ganpipe.loop import learning_rate_factor
+
+    train = TrainConfig(steps=100, lr_schedule="linear_decay", decay_start=0.5, num_workers=1)
+    assert [learning_rate_factor(train, s) for s in (0, 49, 50, 75, 100)] == [1.0, 1.0, 1.0, 0.5, 0.0]
+    assert learning_rate_factor(TrainConfig(num_workers=1), 10_000) == 1.0

@@ -45,8 +45,13 @@ class Variant:
     image_arch: ClassVar[str] = "dcgan"  # the architecture "auto" picks for images
 
     def __init__(self, model: ModelConfig, train: TrainConfig, data: DataSpec) -> None:
+        self.check_config(model, train)
         self.model_config, self.train_config, self.data = model, train, data
         self._d_optimizer: torch.optim.Optimizer | None = None
+
+    @classmethod
+    def check_config(cls, model: ModelConfig, train: TrainConfig) -> None:
+        """Raise ConfigError, naming the key, when settings contradict what defines the variant."""
 
     # --- objective: what a variant file defines -------------------------------------------
     def d_objective(self, d_logits_real: torch.Tensor, d_logits_fake: torch.Tensor) -> torch.Tensor:

@@ -7,7 +7,7 @@ import torch
 from ganpipe import losses
 from ganpipe.config import ModelConfig, TrainConfig
 from ganpipe.errors import ConfigError
-from ganpipe.variants.base import DataSpec, Variant
+from ganpipe.variants.base import Variant
 
 
 class SNGAN(Variant):
@@ -15,10 +15,10 @@ class SNGAN(Variant):
     description = "spectrally normalised D with the hinge loss"
     paper = "Miyato et al. 2018, arXiv:1802.05957"
 
-    def __init__(self, model: ModelConfig, train: TrainConfig, data: DataSpec) -> None:
+    @classmethod
+    def check_config(cls, model: ModelConfig, train: TrainConfig) -> None:
         if not model.spectral_norm:
             raise ConfigError("variant sngan needs model.spectral_norm=true (see params.yaml variants.sngan)")
-        super().__init__(model, train, data)
 
     def d_objective(self, d_logits_real: torch.Tensor, d_logits_fake: torch.Tensor) -> torch.Tensor:
         return losses.d_loss_hinge(d_logits_real, d_logits_fake)

@@ -10,7 +10,7 @@ import torch
 from ganpipe import losses
 from ganpipe.config import ModelConfig, TrainConfig
 from ganpipe.errors import ConfigError
-from ganpipe.variants.base import DataSpec, Variant
+from ganpipe.variants.base import Variant
 
 
 class WGAN(Variant):
@@ -18,10 +18,10 @@ class WGAN(Variant):
     description = "Wasserstein GAN, critic weights clipped after every critic step"
     paper = "Arjovsky, Chintala & Bottou 2017, arXiv:1701.07875"
 
-    def __init__(self, model: ModelConfig, train: TrainConfig, data: DataSpec) -> None:
+    @classmethod
+    def check_config(cls, model: ModelConfig, train: TrainConfig) -> None:
         if train.clip_value is None:
             raise ConfigError("variant wgan needs train.clip_value (the paper's is 0.01; see params.yaml variants.wgan)")
-        super().__init__(model, train, data)
 
     def d_objective(self, d_logits_real: torch.Tensor, d_logits_fake: torch.Tensor) -> torch.Tensor:
         return losses.d_loss_wasserstein(d_logits_real, d_logits_fake)

@@ -69,6 +69,6 @@ def test_paper_defaults_come_from_params() -> None:
     gp = load_config(REPO / "params.yaml", ["train.lr=0.001"], PipelineSpec(variant="wgan_gp", dataset="ring8"))
     assert (gp.train.gp_weight, gp.train.beta1, gp.model.d_norm) == (10.0, 0.0, "layer")
     assert gp.train.lr == 0.001  # --set wins over variant and dataset settings
-    assert gp.model.packing == 1  # ring8's recommendation is for gan only
+    assert gp.train.r1_weight == 0.0  # ring8 recommendation is for gan only
     recommended = load_config(REPO / "params.yaml", [], PipelineSpec(variant="gan", dataset="ring8"))
-    assert recommended.model.packing == 4 and recommended.registry.metric == "mode_score"
+    assert recommended.train.r1_weight == 0.1 and recommended.registry.metric == "mode_score"

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -45,7 +47,8 @@ class MinibatchDiscrimination(nn.Module):
 
 class Discriminator(nn.Module):
     def __init__(self, body: nn.Module, feature_dim: int, *, packing: int = 1, minibatch_stddev: bool = False,
-                 minibatch_kernels: int = 0, spectral_norm: bool = False) -> None:
+                 minibatch_kernels: int = 0, spectral_norm: bool = False,
+                 head_init: Callable[[nn.Module], None] | None = None) -> None:
         super().__init__()
         self.body, self.packing = body, packing
         extras: list[nn.Module] = []
@@ -58,6 +61,8 @@ class Discriminator(nn.Module):
             width += 1
         self.batch_features = nn.Sequential(*extras)
         self.head = nn.Linear(width, 1)
+        if head_init is not None:
+            self.head.apply(head_init)
         if spectral_norm:
             for module in list(self.modules()):
                 if isinstance(module, (nn.Linear, nn.Conv2d)):

@@ -16,7 +16,7 @@ from torch import nn
 from ganpipe import losses
 from ganpipe.config import ModelConfig, TrainConfig
 from ganpipe.loop import unwrap
-from ganpipe.nets.dcgan import DCGANBody, DCGANGenerator
+from ganpipe.nets.dcgan import DCGANBody, DCGANGenerator, init_dcgan_weights
 from ganpipe.nets.discriminator import Discriminator
 from ganpipe.nets.mlp import MLPBody, MLPGenerator
 
@@ -78,7 +78,8 @@ class Variant:
             G = MLPGenerator(m.z_dim, shape, m.mlp_width, m.mlp_depth, bounded=self.data.is_image)
             body = MLPBody((shape[0] * m.packing, *shape[1:]), m.mlp_width, m.mlp_depth)
         D = Discriminator(body, body.feature_dim, packing=m.packing, minibatch_stddev=m.minibatch_stddev,
-                          minibatch_kernels=m.minibatch_discrimination, spectral_norm=m.spectral_norm)
+                          minibatch_kernels=m.minibatch_discrimination, spectral_norm=m.spectral_norm,
+                          head_init=init_dcgan_weights if self.arch == "dcgan" else None)
         nets: Nets = {"G": G, "D": D}
         if self.train_config.ema:
             nets["G_ema"] = copy.deepcopy(G).requires_grad_(False)

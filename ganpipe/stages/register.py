@@ -10,7 +10,7 @@ import yaml
 
 from ganpipe import tracking
 from ganpipe.checkpoint import load_checkpoint, variant_from_checkpoint
-from ganpipe.config import Config, PipelineSpec, config_to_dict
+from ganpipe.config import Config, PipelineSpec
 from ganpipe.errors import GanpipeError
 from ganpipe.paths import ProjectPaths
 from ganpipe.stages.common import read_json, write_json
@@ -80,7 +80,7 @@ def register(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dic
         mlflow.log_artifact(str(paths.metrics(pipeline.name)), "eval")
 
         G = sampling_net(nets).eval()
-        z_example = np.random.default_rng(0).standard_normal((2, config_to_dict(config)["model"]["z_dim"])).astype(np.float32)
+        z_example = np.random.default_rng(0).standard_normal((2, config.model.z_dim)).astype(np.float32)
         info = mlflow.pytorch.log_model(
             G,
             name=tracking.MODEL_ARTIFACT,

@@ -129,6 +129,15 @@ class PipelineSpec(Section):
         return f"{self.variant}-{self.dataset}"
 
 
+class ReproduceConfig(Section):
+    """What `dvc repro` keeps reproducible (dvc.yaml expands one stage set per entry)."""
+
+    datasets: list[str] = Field(default_factory=lambda: ["digits"])
+    pipelines: dict[str, PipelineSpec] = Field(
+        default_factory=lambda: {"dcgan-digits": PipelineSpec(variant="dcgan", dataset="digits")}
+    )
+
+
 class Config(Section):
     run: RunConfig = RunConfig()
     data: DataConfig = DataConfig()
@@ -140,13 +149,9 @@ class Config(Section):
         default_factory=dict, description="per-variant overrides of the sections above (paper defaults)"
     )
     datasets: dict[str, dict[str, Any]] = Field(
-        default_factory=lambda: {"digits": {}},
-        description="datasets `dvc repro` prepares, each with its recommended variant and overrides",
+        default_factory=dict, description="per-dataset overrides and `recommended` variant settings"
     )
-    pipelines: dict[str, PipelineSpec] = Field(
-        default_factory=lambda: {"dcgan-digits": PipelineSpec(variant="dcgan", dataset="digits")},
-        description="pipelines `dvc repro` keeps reproducible",
-    )
+    reproduce: ReproduceConfig = ReproduceConfig()
 
     @model_validator(mode="after")
     def _packing_divides_batch(self) -> Config:

@@ -47,8 +47,7 @@ def make_project(target: Path, overrides: dict | None = None) -> Path:
     shutil.copytree(REPO / "ganpipe", target / "ganpipe", ignore=shutil.ignore_patterns("__pycache__"))
     params = deep_merge(yaml.safe_load((REPO / "params.yaml").read_text()), overrides or TINY_OVERRIDES)
     # Only the default pipeline, so `dvc status` speaks of what the test ran.
-    params["datasets"] = {"digits": params["datasets"]["digits"]}
-    params["pipelines"] = {"dcgan-digits": params["pipelines"]["dcgan-digits"]}
+    params["reproduce"] = {"datasets": ["digits"], "pipelines": {"dcgan-digits": {"variant": "dcgan", "dataset": "digits"}}}
     (target / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = tool_env()
     subprocess.run(["git", "init", "-q"], cwd=target, check=True, env=env)

@@ -137,6 +137,15 @@ class ReproduceConfig(Section):
         default_factory=lambda: {"dcgan-digits": PipelineSpec(variant="dcgan", dataset="digits")}
     )
 
+    @model_validator(mode="after")
+    def _names_and_datasets_agree(self) -> ReproduceConfig:
+        for key, spec in self.pipelines.items():
+            if key != spec.name:  # dvc.yaml's output paths use the key, the stages the name
+                raise ValueError(f"pipelines.{key}: must be named '{spec.name}' after its variant and dataset")
+            if spec.dataset not in self.datasets:
+                raise ValueError(f"pipelines.{key}: dataset '{spec.dataset}' is missing from `datasets`")
+        return self
+
 
 class Config(Section):
     run: RunConfig = RunConfig()
@@ -150,6 +159,9 @@ class Config(Section):
     )
     datasets: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="per-dataset overrides and `recommended` variant settings"
+    )
+    reproduce_sets: dict[str, ReproduceConfig] = Field(
+        default_factory=dict, description="named pipeline sets; `reproduce` is one of them (a YAML alias)"
     )
     reproduce: ReproduceConfig = ReproduceConfig()
 
@@ -176,6 +188,8 @@ def _format_validation_error(error: ValidationError, source: str) -> str:
     message = first["msg"].removeprefix("Value error, ")
     if "=" in message.split(":")[0]:
         return f"{source}: {message}"
+    if isinstance(first.get("input"), dict):  # a section-level check: its message names the key
+        return f"{source}: {key + '.' if key else ''}{message}"
     return f"{source}: {key}={first.get('input')!r}: {message}"
 
 

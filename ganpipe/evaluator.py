@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from ganpipe.config import EvaluatorConfig
 from ganpipe.data.prepared import PreparedData
 from ganpipe.loop import step_generator
-from ganpipe.nets.classifier import DigitsClassifier
+from ganpipe.nets.classifier import DigitsClassifier, ImageClassifier
 
 
 def train_classifier(data: PreparedData, config: EvaluatorConfig, progress: bool = True) -> tuple[DigitsClassifier, float]:
@@ -38,9 +38,9 @@ def train_classifier(data: PreparedData, config: EvaluatorConfig, progress: bool
 
 
 @torch.no_grad()
-def predict(classifier: DigitsClassifier, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+def predict(classifier: ImageClassifier, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
     return torch.cat([classifier(images[i : i + batch_size]).argmax(1) for i in range(0, len(images), batch_size)])
 
 
-def accuracy(classifier: DigitsClassifier, images: torch.Tensor, labels: torch.Tensor) -> float:
+def accuracy(classifier: ImageClassifier, images: torch.Tensor, labels: torch.Tensor) -> float:
     return float((predict(classifier, images) == labels).float().mean())

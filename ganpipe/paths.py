@@ -28,6 +28,9 @@ class ProjectPaths:
     def losses(self, pipeline: str) -> Path:
         return self.train_dir(pipeline) / "losses.jsonl"
 
+    def loss_curve(self, pipeline: str) -> Path:
+        return self.root / "metrics" / "losses" / f"{pipeline}.csv"
+
     @property
     def ray_storage(self) -> Path:
         return self.root / "outputs" / "ray"

@@ -43,6 +43,19 @@ def read_loss_log(path: Path) -> list[dict[str, float]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def write_loss_csv(records: list[dict[str, float]], path: Path) -> None:
+    """The loss log as CSV (step first, one column per stat), the format DVC plots read."""
+    import csv
+
+    columns = ["step", *sorted({key for record in records for key in record} - {"step"})]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, restval="", lineterminator="\n")
+        writer.writeheader()
+        for record in records:
+            writer.writerow({key: (f"{value:.6g}" if key != "step" else int(value)) for key, value in record.items()})
+
+
 class ProgressBar(Callback):
     def __init__(self, total: int, initial: int = 0, desc: str = "train") -> None:
         self.bar = tqdm(total=total, initial=initial, desc=desc, dynamic_ncols=True, mininterval=1.0)

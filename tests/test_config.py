@@ -89,3 +89,37 @@ def test_config_error_answers_fast_without_starting_anything() -> None:
     assert result.returncode == 2
     assert result.stderr.strip() == "ganpipe: error: params.yaml (with --set): train.lr=-1: Input should be greater than 0"
     assert elapsed < 10  # no Ray, Prefect or torch import before validation
+
+
+def test_zoo_set_covers_every_variant_and_resolves() -> None:
+    from ganpipe.config import PipelineSpec
+    from ganpipe.variants import VARIANTS
+
+    root = Path(__file__).resolve().parents[1]
+    config = load_config(root / "params.yaml")
+    assert config.reproduce == config.reproduce_sets["quickstart"]
+    zoo = config.reproduce_sets["zoo"].pipelines
+    for dataset in ("ring8", "grid25"):
+        assert {spec.variant for spec in zoo.values() if spec.dataset == dataset} == set(VARIANTS)
+    assert {"dcgan-digits", "dcgan-stacked_digits"} <= set(zoo)
+    for spec in zoo.values():  # each pipeline's layered config is valid as written
+        load_config(root / "params.yaml", pipeline=PipelineSpec(variant=spec.variant, dataset=spec.dataset))
+
+
+def test_reproduce_names_must_match_their_pipeline(tmp_path: Path, capsys) -> None:
+    params = tmp_path / "params.yaml"
+    params.write_text("reproduce:\n  datasets: [digits]\n  pipelines:\n    wrong: {variant: dcgan, dataset: digits}\n")
+    assert main(["prepare", "--params", str(params)]) == 2
+    assert "reproduce.pipelines.wrong: must be named 'dcgan-digits'" in capsys.readouterr().err
+
+
+def test_dvc_expands_the_zoo_when_reproduce_points_at_it(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "dvc.yaml").write_text((root / "dvc.yaml").read_text())
+    (tmp_path / "params.yaml").write_text((root / "params.yaml").read_text().replace("reproduce: *quickstart", "reproduce: *zoo"))
+    dvc = [sys.executable, "-m", "dvc"]
+    subprocess.run([*dvc, "init", "--no-scm", "-q"], cwd=tmp_path, check=True)
+    listed = subprocess.run([*dvc, "stage", "list"], cwd=tmp_path, check=True, capture_output=True, text=True).stdout
+    stages = {line.split()[0] for line in listed.splitlines() if line.strip()}
+    assert {"prepare@stacked_digits", "train@wgan_gp-ring8", "register@sngan-grid25", "evaluate@dcgan-digits"} <= stages
+    assert len([s for s in stages if s.startswith("train@")]) == 14

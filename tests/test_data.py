@@ -56,3 +56,22 @@ def test_missing_prepared_dataset_names_the_folder(tmp_path: Path) -> None:
 def test_unknown_dataset(tmp_path: Path) -> None:
     with pytest.raises(GanpipeError, match="unknown dataset 'mnist'"):
         prepare(Config(), "mnist", ProjectPaths(tmp_path))
+
+
+def test_stacked_digits_channels_are_digits_of_the_right_split(tmp_path: Path) -> None:
+    from ganpipe.data.stacked import channel_labels
+
+    paths = ProjectPaths(tmp_path)
+    config = Config(data=DataConfig(image_size=8))
+    prepare(config, "digits", paths)
+    prepare(config, "stacked_digits", paths)
+    single, stacked = load_prepared(paths.prepared("digits")), load_prepared(paths.prepared("stacked_digits"))
+    assert stacked.sample_shape == (3, 8, 8) and stacked.info["modes"] == 1000
+    assert len(np.unique(stacked.train_y)) >= 990  # 20,000 uniform draws leave few of 1,000 unseen
+    for split in ("train", "test"):
+        images, labels = getattr(stacked, f"{split}_x")[:50], getattr(stacked, f"{split}_y")[:50]
+        pool_x, pool_y = getattr(single, f"{split}_x")[:, 0], getattr(single, f"{split}_y")
+        for image, digits in zip(images, channel_labels(labels)):
+            for channel, digit in zip(image, digits):
+                match = np.flatnonzero((pool_x == channel).all(axis=(1, 2)))
+                assert len(match) and digit in pool_y[match], f"{split}: channel not a {digit} of the {split} split"

@@ -105,3 +105,17 @@ def test_linear_decay_schedule() -> None:
     train = TrainConfig(steps=100, lr_schedule="linear_decay", decay_start=0.5, num_workers=1)
     assert [learning_rate_factor(train, s) for s in (0, 49, 50, 75, 100)] == [1.0, 1.0, 1.0, 0.5, 0.0]
     assert learning_rate_factor(TrainConfig(num_workers=1), 10_000) == 1.0
+
+
+def test_loss_curve_csv_round_trips(tmp_path) -> None:
+    import csv
+
+    from ganpipe.stats import write_loss_csv
+
+    records = [{"step": 10, "loss/D": 1.25, "loss/G": 0.5}, {"step": 20, "loss/D": 1.0, "loss/G": 0.75, "D/gp": 0.125}]
+    path = tmp_path / "curves" / "x.csv"
+    write_loss_csv(records, path)
+    rows = list(csv.DictReader(path.open()))
+    assert list(rows[0]) == ["step", "D/gp", "loss/D", "loss/G"]
+    assert rows[0] == {"step": "10", "D/gp": "", "loss/D": "1.25", "loss/G": "0.5"}
+    assert float(rows[1]["D/gp"]) == 0.125

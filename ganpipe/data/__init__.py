@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ganpipe.config import DataConfig
-from ganpipe.data import digits, mixtures
+from ganpipe.data import digits, mixtures, stacked
 from ganpipe.errors import GanpipeError
 
 
@@ -22,6 +22,7 @@ DATASETS: dict[str, DatasetInfo] = {
     "digits": DatasetInfo("digits", digits.DESCRIPTION, digits.build),
     "ring8": DatasetInfo("ring8", mixtures.RING8_DESCRIPTION, mixtures.build_ring8),
     "grid25": DatasetInfo("grid25", mixtures.GRID25_DESCRIPTION, mixtures.build_grid25),
+    "stacked_digits": DatasetInfo("stacked_digits", stacked.DESCRIPTION, stacked.build),
 }
 
 

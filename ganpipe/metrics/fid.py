@@ -14,13 +14,13 @@ import torch
 from torch import nn
 
 from ganpipe.errors import GanpipeError
-from ganpipe.nets.classifier import DigitsClassifier
+from ganpipe.nets.classifier import ImageClassifier
 
 
 class ClassifierFeatures(nn.Module):
     """Penultimate-layer features of the classifier: the FID embedding."""
 
-    def __init__(self, classifier: DigitsClassifier) -> None:
+    def __init__(self, classifier: ImageClassifier) -> None:
         super().__init__()
         self.classifier = classifier.eval()
         self.num_features = classifier.num_features
@@ -33,7 +33,7 @@ class ClassifierFeatures(nn.Module):
 class ClassifierLogits(nn.Module):
     """Class logits of the classifier: the IS input."""
 
-    def __init__(self, classifier: DigitsClassifier) -> None:
+    def __init__(self, classifier: ImageClassifier) -> None:
         super().__init__()
         self.classifier = classifier.eval()
 
@@ -47,7 +47,12 @@ def batches(images: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
         yield images[start : start + batch_size]
 
 
-def classifier_fid(classifier: DigitsClassifier, real: torch.Tensor, fake: torch.Tensor, batch_size: int = 500) -> float:
+@torch.no_grad()
+def classifier_features(classifier: ImageClassifier, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    return torch.cat([classifier.features(chunk) for chunk in batches(images, batch_size)])
+
+
+def classifier_fid(classifier: ImageClassifier, real: torch.Tensor, fake: torch.Tensor, batch_size: int = 500) -> float:
     from torchmetrics.image.fid import FrechetInceptionDistance
 
     metric = FrechetInceptionDistance(feature=ClassifierFeatures(classifier), reset_real_features=True)
@@ -58,7 +63,7 @@ def classifier_fid(classifier: DigitsClassifier, real: torch.Tensor, fake: torch
     return float(metric.compute())
 
 
-def classifier_inception_score(classifier: DigitsClassifier, images: torch.Tensor, seed: int, splits: int = 10, batch_size: int = 500) -> tuple[float, float]:
+def classifier_inception_score(classifier: ImageClassifier, images: torch.Tensor, seed: int, splits: int = 10, batch_size: int = 500) -> tuple[float, float]:
     from torchmetrics.image.inception import InceptionScore
 
     metric = InceptionScore(feature=ClassifierLogits(classifier), splits=splits)

@@ -25,9 +25,44 @@ class DigitsClassifier(nn.Module):
             nn.Linear(64 * 16, feature_dim), nn.ReLU(True),
         )
         self.head = nn.Linear(feature_dim, num_classes)
+        self.num_classes = num_classes
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         return self.body(images)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(images))
+
+
+class ChannelwiseClassifier(nn.Module):
+    """A single-channel classifier applied to each channel of a stacked image.
+
+    Features are the per-channel features side by side; the class of an image is the
+    channel classes read as digits (base `num_classes` of the inner classifier), and its
+    logits are the joint log-probabilities of the independent per-channel predictions.
+    """
+
+    def __init__(self, inner: DigitsClassifier, channels: int) -> None:
+        super().__init__()
+        self.inner = inner
+        self.channels = channels
+        self.image_size = inner.image_size
+        self.num_features = inner.num_features * channels
+        self.num_classes = inner.num_classes**channels
+
+    def _per_channel(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) -> (N * C, 1, H, W), channel-major within each image."""
+        return images.reshape(-1, 1, *images.shape[2:])
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        return self.inner.features(self._per_channel(images)).reshape(len(images), -1)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        log_probs = self.inner(self._per_channel(images)).log_softmax(1).reshape(len(images), self.channels, -1)
+        joint = log_probs[:, 0]
+        for k in range(1, self.channels):
+            joint = (joint[:, :, None] + log_probs[:, k, None, :]).reshape(len(images), -1)
+        return joint
+
+
+ImageClassifier = DigitsClassifier | ChannelwiseClassifier

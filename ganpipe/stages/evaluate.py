@@ -1,6 +1,7 @@
 """Stage 4: score the trained generator on the test split.
 
-Images: FID/IS with the dataset's classifier (+ the real-vs-real floor and class coverage).
+Images: FID/IS with the dataset's classifier (+ the real-vs-real floor and class coverage),
+precision/recall and density/coverage on the same features; stacked digits: modes of 1,000.
 Mixtures: modes covered, % high-quality samples and KL to uniform (VEEGAN/PacGAN protocol).
 """
 
@@ -16,7 +17,8 @@ from ganpipe.checkpoint import load_checkpoint, variant_from_checkpoint
 from ganpipe.config import Config, PipelineSpec
 from ganpipe.data.prepared import PreparedData, load_prepared
 from ganpipe.evaluator import predict
-from ganpipe.metrics.fid import classifier_fid, classifier_inception_score, inception_metrics
+from ganpipe.metrics.fid import classifier_features, classifier_fid, classifier_inception_score, inception_metrics
+from ganpipe.metrics.fidelity import balanced_subsets, fidelity_metrics
 from ganpipe.metrics.modes import mode_metrics
 from ganpipe.paths import ProjectPaths
 from ganpipe.sampling import generate, sampling_net, save_picture
@@ -47,7 +49,14 @@ def image_metrics(config: Config, pipeline: PipelineSpec, paths: ProjectPaths, d
         f"is_{dataset}_real": classifier_inception_score(classifier, real_test, seed=seed)[0],
         "evaluator_test_accuracy": read_json(paths.evaluator_metrics(dataset), "evaluator")["evaluator_test_accuracy"],
     }
-    metrics.update(class_histogram_metrics(predict(classifier, fake), classifier.head.out_features))
+    real_features, fake_features = balanced_subsets(
+        classifier_features(classifier, real_test), classifier_features(classifier, fake), seed=seed)
+    metrics.update(fidelity_metrics(real_features, fake_features))
+    coverage = class_histogram_metrics(predict(classifier, fake), classifier.num_classes)
+    if data.info.get("kind") == "stacked":  # classes are the modes: name them as on the mixtures
+        coverage = {"modes_covered": coverage["classes_covered"], "modes_total": classifier.num_classes,
+                    "mode_kl": coverage["class_kl"]}
+    metrics.update(coverage)
     if config.eval.inception_weights:
         metrics.update(inception_metrics(Path(config.eval.inception_weights), real_test, fake, seed=seed))
     return metrics

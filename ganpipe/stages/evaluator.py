@@ -7,10 +7,11 @@ from typing import Any
 import torch
 
 from ganpipe.config import Config, config_to_dict
-from ganpipe.data.prepared import load_prepared
+from ganpipe.data.prepared import PreparedData, load_prepared
+from ganpipe.data.stacked import channel_labels
 from ganpipe.errors import GanpipeError
 from ganpipe.evaluator import train_classifier
-from ganpipe.nets.classifier import DigitsClassifier
+from ganpipe.nets.classifier import ChannelwiseClassifier, DigitsClassifier
 from ganpipe.paths import ProjectPaths
 from ganpipe.stages.common import write_json
 
@@ -24,6 +25,9 @@ def train_evaluator(config: Config, dataset: str, paths: ProjectPaths) -> dict[s
         metrics: dict[str, Any] = {"evaluator": "none (point data)"}
         write_json(paths.evaluator_metrics(dataset), metrics)
         return metrics
+    stacked_channels = data.sample_shape[0] if data.info.get("kind") == "stacked" else None
+    if stacked_channels:
+        data = per_channel_view(data)
     classifier, test_accuracy = train_classifier(data, config.eval.evaluator, progress=config.train.progress)
     target = paths.evaluator(dataset)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -32,7 +36,8 @@ def train_evaluator(config: Config, dataset: str, paths: ProjectPaths) -> dict[s
             "state_dict": classifier.state_dict(),
             "image_size": data.sample_shape[-1],
             "channels": data.sample_shape[0],
-            "num_classes": classifier.head.out_features,
+            "num_classes": classifier.num_classes,
+            "stacked_channels": stacked_channels,
             "config": config_to_dict(config.eval.evaluator),
         },
         target,
@@ -42,11 +47,29 @@ def train_evaluator(config: Config, dataset: str, paths: ProjectPaths) -> dict[s
     return metrics
 
 
-def load_evaluator(paths: ProjectPaths, dataset: str) -> DigitsClassifier:
+# Channel images drawn from the stacked train split to fit the per-channel classifier: the
+# triples recombine ~1,400 digit images, so a few thousand of them see each one several times.
+STACKED_EVALUATOR_TRIPLES = 3_000
+
+
+def per_channel_view(data: PreparedData) -> PreparedData:
+    """Stacked images as single-channel digit images with their digit labels."""
+    def split(images, labels, limit=None):
+        images, labels = images[:limit], labels[:limit]
+        return images.reshape(-1, 1, *images.shape[2:]), channel_labels(labels).reshape(-1)
+
+    train_x, train_y = split(data.train_x, data.train_y, STACKED_EVALUATOR_TRIPLES)
+    test_x, test_y = split(data.test_x, data.test_y)
+    return PreparedData(train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y, manifest=data.manifest)
+
+
+def load_evaluator(paths: ProjectPaths, dataset: str) -> DigitsClassifier | ChannelwiseClassifier:
     path = paths.evaluator(dataset)
     if not path.is_file():
         raise GanpipeError(f"{path}: evaluator not found; run `ganpipe evaluator --dataset {dataset}` first")
     saved = torch.load(path, map_location="cpu", weights_only=True)
     classifier = DigitsClassifier(saved["image_size"], saved["channels"], saved["num_classes"])
     classifier.load_state_dict(saved["state_dict"])
+    if saved.get("stacked_channels"):
+        return ChannelwiseClassifier(classifier, saved["stacked_channels"]).eval()
     return classifier.eval()

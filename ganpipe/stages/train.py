@@ -8,6 +8,7 @@ from ganpipe.config import Config, PipelineSpec, config_to_dict
 from ganpipe.data.prepared import load_prepared
 from ganpipe.distributed import train_distributed
 from ganpipe.paths import ProjectPaths
+from ganpipe.stats import read_loss_log, write_loss_csv
 from ganpipe.variants import get_variant
 
 
@@ -29,4 +30,5 @@ def train(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dict[s
         use_gpu=config.train.use_gpu,
         keep_checkpoints=config.train.keep_checkpoints,
     )
+    write_loss_csv(read_loss_log(paths.losses(pipeline.name)), paths.loss_curve(pipeline.name))
     return {"checkpoint": str(checkpoint), "steps": config.train.steps}

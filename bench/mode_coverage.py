@@ -1,18 +1,21 @@
-"""Mode-coverage benchmark: variants x remedies on ring8 and grid25, beside the published tables.
+"""Mode-coverage benchmark: variants x remedies on ring8, grid25 and stacked_digits, beside
+the published tables.
 
 Runs ganpipe's core training loop in-process (no Ray, Prefect or MLflow start-up per row),
 with the settings params.yaml gives each (variant, dataset) -- for `gan`, the dataset's
-recommended configuration -- plus the row's overrides, and scores 2,500 samples per run with
-the VEEGAN/PacGAN protocol.
+recommended configuration -- plus the row's overrides. Mixtures: 2,500 samples per run, the
+VEEGAN/PacGAN protocol. stacked_digits: 26,000 samples per run, each channel read by the digits
+classifier (trained once per invocation, as the evaluator stage does), modes of 1,000 and KL.
 
     python bench/mode_coverage.py --quick              # a few rows, 2 seeds
-    python bench/mode_coverage.py --seeds 10           # the full table
+    python bench/mode_coverage.py                      # the full table: 10 seeds (3 on stacked_digits)
     python bench/mode_coverage.py --rows "gan (no R1),pacgan4" --datasets ring8 --seeds 3
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -25,11 +28,16 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ganpipe.config import PipelineSpec, load_config  # noqa: E402
+from ganpipe.config import DataConfig, PipelineSpec, load_config  # noqa: E402
 from ganpipe.data import get_dataset  # noqa: E402
+from ganpipe.data.prepared import PreparedData  # noqa: E402
+from ganpipe.evaluator import predict, train_classifier  # noqa: E402
 from ganpipe.loop import TrainingState, train_loop  # noqa: E402
 from ganpipe.metrics.modes import mode_metrics  # noqa: E402
+from ganpipe.nets.classifier import ChannelwiseClassifier  # noqa: E402
 from ganpipe.sampling import generate, sampling_net  # noqa: E402
+from ganpipe.stages.evaluate import class_histogram_metrics  # noqa: E402
+from ganpipe.stages.evaluator import per_channel_view  # noqa: E402
 from ganpipe.variants import build_variant  # noqa: E402
 
 
@@ -53,41 +61,93 @@ ROWS = [
     Row("pacgan4", "gan", ("train.r1_weight=0", "model.packing=4")),
     Row("pacgan4 + R1", "gan", ("model.packing=4",)),
     Row("gan + EMA", "gan", ("train.r1_weight=0", "train.ema=0.999")),
+    Row("gan + R1 + EMA", "gan", ("train.ema=0.999",)),
     Row("gan + R1 (recommended)", "gan"),
 ]
-QUICK_ROWS = ("gan (no R1)", "gan + R1 (recommended)")
+IMAGE_ROWS = [
+    Row("dcgan", "dcgan", ("model.packing=1", "train.ema=0")),
+    Row("pacdcgan2", "dcgan", ("model.packing=2", "train.ema=0")),
+    Row("dcgan + minibatch stddev", "dcgan", ("model.packing=1", "train.ema=0", "model.minibatch_stddev=true")),
+    Row("pacdcgan2 + EMA (recommended)", "dcgan", ("model.packing=2", "train.ema=0.999")),
+]
+QUICK_ROWS = ("gan (no R1)", "gan + R1 (recommended)", "dcgan")
+IMAGE_DATASETS = ("stacked_digits",)
+IMAGE_SEEDS = 3
 
-# (modes, HQ %) as published.
+# (modes, HQ %[, KL]) as published.
 PUBLISHED = {
     "ring8": [("GAN (VEEGAN Tab. 1)", 1, 99.3), ("Unrolled GAN (VEEGAN Tab. 1)", 7.6, 35.6),
               ("VEEGAN (VEEGAN Tab. 1)", 8, 52.9), ("WGAN-GP (GDPP Tab. 1)", 6.8, 59.6),
               ("GDPP (GDPP Tab. 1)", 8.0, 71.7), ("PacGAN4 (PacGAN)", 7.8, 95.9)],
+    # Stacked MNIST (28x28, 128k images) as PacGAN reports it, KL in the last place.
+    "stacked_digits": [("DCGAN (PacGAN Tab. 3, Stacked MNIST)", 99.0, None, 3.40),
+                       ("PacDCGAN2 (PacGAN Tab. 3, Stacked MNIST)", 1000.0, None, 0.06)],
     "grid25": [("GAN (VEEGAN Tab. 1)", 3.3, 0.5), ("Unrolled GAN (VEEGAN Tab. 1)", 23.6, 16),
                ("VEEGAN (VEEGAN Tab. 1)", 24.6, 40), ("WGAN-GP (GDPP Tab. 1)", 24.2, 28.7),
                ("GDPP (GDPP Tab. 1)", 24.8, 68.5), ("PacGAN4 (PacGAN)", 24.8, 93.6)],
 }
 
 
-def run_once(row: Row, dataset: str, seed: int, steps: int | None) -> dict[str, float]:
+def row_config(row: Row, dataset: str, seed: int, steps: int | None):
     overrides = [*row.overrides, f"train.seed={seed}", "train.num_workers=1", "train.progress=false"]
     if steps:
         overrides.append(f"train.steps={steps}")
-    config = load_config(ROOT / "params.yaml", overrides, PipelineSpec(variant=row.variant, dataset=dataset))
-    built = get_dataset(dataset).build(config.data)
+    return load_config(ROOT / "params.yaml", overrides, PipelineSpec(variant=row.variant, dataset=dataset))
+
+
+@functools.cache
+def built_dataset(dataset: str, data_config_json: str) -> dict:
+    return get_dataset(dataset).build(DataConfig.model_validate_json(data_config_json))
+
+
+@functools.cache
+def stacked_evaluator(data_config_json: str):
+    """The per-channel digits classifier, as the evaluator stage trains it."""
+    config = load_config(ROOT / "params.yaml")
+    built = built_dataset("stacked_digits", data_config_json)
+    data = PreparedData(manifest={"info": built["info"]}, **{k: built[k] for k in ("train_x", "train_y", "test_x", "test_y")})
+    classifier, _ = train_classifier(per_channel_view(data), config.eval.evaluator, progress=False)
+    return ChannelwiseClassifier(classifier, built["info"]["channels"]).eval()
+
+
+def train_once(row: Row, dataset: str, seed: int, steps: int | None):
+    config = row_config(row, dataset, seed, steps)
+    built = built_dataset(dataset, config.data.model_dump_json())
     torch.manual_seed(seed)
     variant = build_variant(row.variant, config, built["train_x"].shape[1:])
     nets = variant.build_nets()
     state = TrainingState(variant, nets, variant.build_optimizers(nets, config.train))
     train_loop(state, torch.from_numpy(built["train_x"]), config.train)
+    return config, built, variant, nets
+
+
+def run_once(row: Row, dataset: str, seed: int, steps: int | None) -> dict[str, float]:
+    config, built, variant, nets = train_once(row, dataset, seed, steps)
+    if dataset in IMAGE_DATASETS:
+        samples = generate(variant, sampling_net(nets), config.eval.num_samples, seed=10_000 + seed)
+        classifier = stacked_evaluator(config.data.model_dump_json())
+        coverage = class_histogram_metrics(predict(classifier, samples), classifier.num_classes)
+        return {"modes_covered": coverage["classes_covered"], "high_quality_pct": None, "mode_kl": coverage["class_kl"]}
     samples = generate(variant, sampling_net(nets), 2500, seed=10_000 + seed).numpy()
     return mode_metrics(samples, np.asarray(built["info"]["centres"]), built["info"]["sigma"])
+
+
+def modes_total(dataset: str) -> int:
+    config = load_config(ROOT / "params.yaml", pipeline=PipelineSpec(variant="gan", dataset=dataset))
+    info = built_dataset(dataset, config.data.model_dump_json())["info"]
+    return info["modes"] if dataset in IMAGE_DATASETS else len(info["centres"])
+
+
+def mean_or_blank(values: list) -> str:
+    values = [v for v in values if v is not None]
+    return f"{np.mean(values):.1f}" if values else ""
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"rows {', '.join(QUICK_ROWS)}, 2 seeds")
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--datasets", default="ring8,grid25")
+    parser.add_argument("--seeds", type=int, help=f"seeds per row (default 10, {IMAGE_SEEDS} on image datasets, 2 with --quick)")
+    parser.add_argument("--datasets", default="ring8,grid25,stacked_digits")
     parser.add_argument("--rows", help="comma-separated row names (default: all)")
     parser.add_argument("--steps", type=int, help="override train.steps for every row")
     parser.add_argument("--json", type=Path, help="also write every run's metrics here")
@@ -96,16 +156,18 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     wanted = set(args.rows.split(",")) if args.rows else set(QUICK_ROWS) if args.quick else None
-    rows = [row for row in ROWS if wanted is None or row.name in wanted]
-    seeds = 2 if args.quick and args.seeds == 10 else args.seeds
     results: list[dict] = []
     for dataset in args.datasets.split(","):
-        modes_total = len(get_dataset(dataset).build(load_config(ROOT / "params.yaml").data)["info"]["centres"])
-        print(f"\n### {dataset} ({seeds} seeds, 2,500 samples each)\n")
+        is_image = dataset in IMAGE_DATASETS
+        rows = [row for row in (IMAGE_ROWS if is_image else ROWS) if wanted is None or row.name in wanted]
+        seeds = args.seeds or (2 if args.quick else IMAGE_SEEDS if is_image else 10)
+        total = modes_total(dataset)
+        samples = "26,000 samples" if is_image else "2,500 samples"
+        print(f"\n### {dataset} ({seeds} seeds, {samples} each)\n")
         print("| configuration | modes (mean) | HQ % (mean) | runs with all modes | KL (mean) | s/run |")
         print("|---|---|---|---|---|---|")
-        for name, modes, hq in PUBLISHED.get(dataset, []):
-            print(f"| *{name}* | {modes} | {hq} | | | |")
+        for name, modes, hq, *kl in PUBLISHED.get(dataset, []):
+            print(f"| *{name}* | {modes:g} | {'' if hq is None else hq} | | {kl[0] if kl else ''} | |")
         for row in rows:
             runs = []
             for seed in range(seeds):
@@ -116,8 +178,8 @@ def main() -> None:
                 results.append({"row": row.name, "dataset": dataset, "seed": seed, **metrics})
             kls = [r["mode_kl"] for r in runs if r["mode_kl"] is not None]
             print(f"| **ganpipe {row.name}** | {np.mean([r['modes_covered'] for r in runs]):.1f} "
-                  f"| {np.mean([r['high_quality_pct'] for r in runs]):.1f} "
-                  f"| {sum(r['modes_covered'] == modes_total for r in runs)}/{len(runs)} "
+                  f"| {mean_or_blank([r['high_quality_pct'] for r in runs])} "
+                  f"| {sum(r['modes_covered'] == total for r in runs)}/{len(runs)} "
                   f"| {np.mean(kls) if kls else float('nan'):.3f} "
                   f"| {np.mean([r['seconds'] for r in runs]):.0f} |", flush=True)
     if args.json:

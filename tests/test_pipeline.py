@@ -35,7 +35,8 @@ def test_run_registers_a_champion_with_metrics_and_samples(pipeline_project: Pat
     champion = client.get_model_version_by_alias(NAME, "champion")
     assert str(champion.version) == "1"
     run = client.get_run(champion.run_id)
-    for key in ("fid_digits", "fid_digits_floor", "is_digits", "evaluator_test_accuracy", "classes_covered"):
+    for key in ("fid_digits", "fid_digits_floor", "is_digits", "evaluator_test_accuracy", "classes_covered",
+                "precision", "recall", "density", "coverage"):
         assert key in run.data.metrics
     assert run.data.tags["gate.decision"] == "promoted"
     assert run.data.tags["dvc.data_md5"] and run.data.tags["git.commit"]
@@ -56,6 +57,15 @@ def test_dvc_is_up_to_date_right_after_run(pipeline_project: Path) -> None:
     assert status.returncode == 0 and json.loads(status.stdout) == {}, status.stdout
     noop = dvc(pipeline_project, "repro")
     assert noop.returncode == 0 and "Running stage" not in noop.stdout, noop.stdout
+
+
+def test_loss_curves_are_dvc_plots(pipeline_project: Path, tmp_path: Path) -> None:
+    curve = (pipeline_project / "metrics/losses/dcgan-digits.csv").read_text().splitlines()
+    assert curve[0].split(",")[0] == "step" and {"loss/D", "loss/G"} <= set(curve[0].split(","))
+    assert len(curve) == 1 + 30 // 5
+    shown = dvc(pipeline_project, "plots", "show", "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert "metrics/losses" in shown.stdout and "loss/G" in shown.stdout
 
 
 def test_two_ray_workers_end_with_identical_generators(pipeline_project: Path) -> None:

@@ -31,13 +31,12 @@ sys.path.insert(0, str(ROOT))
 from ganpipe.config import DataConfig, PipelineSpec, load_config  # noqa: E402
 from ganpipe.data import get_dataset  # noqa: E402
 from ganpipe.data.prepared import PreparedData  # noqa: E402
-from ganpipe.evaluator import predict, train_classifier  # noqa: E402
+from ganpipe.evaluator import predict  # noqa: E402
 from ganpipe.loop import TrainingState, train_loop  # noqa: E402
 from ganpipe.metrics.modes import mode_metrics  # noqa: E402
-from ganpipe.nets.classifier import ChannelwiseClassifier  # noqa: E402
 from ganpipe.sampling import generate, sampling_net  # noqa: E402
 from ganpipe.stages.evaluate import class_histogram_metrics  # noqa: E402
-from ganpipe.stages.evaluator import per_channel_view  # noqa: E402
+from ganpipe.stages.evaluator import fit_evaluator  # noqa: E402
 from ganpipe.variants import build_variant  # noqa: E402
 
 
@@ -106,8 +105,7 @@ def stacked_evaluator(data_config_json: str):
     config = load_config(ROOT / "params.yaml")
     built = built_dataset("stacked_digits", data_config_json)
     data = PreparedData(manifest={"info": built["info"]}, **{k: built[k] for k in ("train_x", "train_y", "test_x", "test_y")})
-    classifier, _ = train_classifier(per_channel_view(data), config.eval.evaluator, progress=False)
-    return ChannelwiseClassifier(classifier, built["info"]["channels"]).eval()
+    return fit_evaluator(data, config.eval.evaluator, progress=False)[0]
 
 
 def train_once(row: Row, dataset: str, seed: int, steps: int | None):

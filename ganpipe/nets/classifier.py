@@ -16,6 +16,7 @@ class DigitsClassifier(nn.Module):
     def __init__(self, image_size: int, channels: int = 1, num_classes: int = 10, feature_dim: int = 64) -> None:
         super().__init__()
         self.image_size = image_size
+        self.channels = channels
         self.num_features = feature_dim
         self.body = nn.Sequential(
             nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(True), nn.MaxPool2d(2),

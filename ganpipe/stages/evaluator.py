@@ -6,45 +6,14 @@ from typing import Any
 
 import torch
 
-from ganpipe.config import Config, config_to_dict
+from ganpipe.config import Config, EvaluatorConfig, config_to_dict
 from ganpipe.data.prepared import PreparedData, load_prepared
 from ganpipe.data.stacked import channel_labels
 from ganpipe.errors import GanpipeError
 from ganpipe.evaluator import train_classifier
-from ganpipe.nets.classifier import ChannelwiseClassifier, DigitsClassifier
+from ganpipe.nets.classifier import ChannelwiseClassifier, DigitsClassifier, ImageClassifier
 from ganpipe.paths import ProjectPaths
 from ganpipe.stages.common import write_json
-
-
-def train_evaluator(config: Config, dataset: str, paths: ProjectPaths) -> dict[str, Any]:
-    data = load_prepared(paths.prepared(dataset))
-    if not data.is_image:
-        note = paths.evaluator(dataset).with_name("NOT_NEEDED.txt")
-        note.parent.mkdir(parents=True, exist_ok=True)
-        note.write_text(f"{dataset}: point data is scored against its known mixture; no learned evaluator.\n")
-        metrics: dict[str, Any] = {"evaluator": "none (point data)"}
-        write_json(paths.evaluator_metrics(dataset), metrics)
-        return metrics
-    stacked_channels = data.sample_shape[0] if data.info.get("kind") == "stacked" else None
-    if stacked_channels:
-        data = per_channel_view(data)
-    classifier, test_accuracy = train_classifier(data, config.eval.evaluator, progress=config.train.progress)
-    target = paths.evaluator(dataset)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(
-        {
-            "state_dict": classifier.state_dict(),
-            "image_size": data.sample_shape[-1],
-            "channels": data.sample_shape[0],
-            "num_classes": classifier.num_classes,
-            "stacked_channels": stacked_channels,
-            "config": config_to_dict(config.eval.evaluator),
-        },
-        target,
-    )
-    metrics = {"evaluator_test_accuracy": test_accuracy}
-    write_json(paths.evaluator_metrics(dataset), metrics)
-    return metrics
 
 
 # Channel images drawn from the stacked train split to fit the per-channel classifier: the
@@ -63,7 +32,45 @@ def per_channel_view(data: PreparedData) -> PreparedData:
     return PreparedData(train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y, manifest=data.manifest)
 
 
-def load_evaluator(paths: ProjectPaths, dataset: str) -> DigitsClassifier | ChannelwiseClassifier:
+def fit_evaluator(data: PreparedData, config: EvaluatorConfig, progress: bool = True) -> tuple[ImageClassifier, float]:
+    """The dataset's classifier and its test accuracy; stacked images get a per-channel one."""
+    if data.info.get("kind") != "stacked":
+        return train_classifier(data, config, progress=progress)
+    inner, test_accuracy = train_classifier(per_channel_view(data), config, progress=progress)
+    return ChannelwiseClassifier(inner, data.sample_shape[0]).eval(), test_accuracy
+
+
+def train_evaluator(config: Config, dataset: str, paths: ProjectPaths) -> dict[str, Any]:
+    data = load_prepared(paths.prepared(dataset))
+    if not data.is_image:
+        note = paths.evaluator(dataset).with_name("NOT_NEEDED.txt")
+        note.parent.mkdir(parents=True, exist_ok=True)
+        note.write_text(f"{dataset}: point data is scored against its known mixture; no learned evaluator.\n")
+        metrics: dict[str, Any] = {"evaluator": "none (point data)"}
+        write_json(paths.evaluator_metrics(dataset), metrics)
+        return metrics
+    classifier, test_accuracy = fit_evaluator(data, config.eval.evaluator, progress=config.train.progress)
+    stacked = isinstance(classifier, ChannelwiseClassifier)
+    inner = classifier.inner if stacked else classifier
+    target = paths.evaluator(dataset)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(
+        {
+            "state_dict": inner.state_dict(),
+            "image_size": inner.image_size,
+            "channels": inner.channels,
+            "num_classes": inner.num_classes,
+            "stacked_channels": classifier.channels if stacked else None,
+            "config": config_to_dict(config.eval.evaluator),
+        },
+        target,
+    )
+    metrics = {"evaluator_test_accuracy": test_accuracy}
+    write_json(paths.evaluator_metrics(dataset), metrics)
+    return metrics
+
+
+def load_evaluator(paths: ProjectPaths, dataset: str) -> ImageClassifier:
     path = paths.evaluator(dataset)
     if not path.is_file():
         raise GanpipeError(f"{path}: evaluator not found; run `ganpipe evaluator --dataset {dataset}` first")

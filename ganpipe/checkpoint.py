@@ -28,7 +28,7 @@ def make_checkpoint(state: TrainingState, config: Config, pipeline: PipelineSpec
         "format": FORMAT,
         "pipeline": config_to_dict(pipeline),
         "config": config_to_dict(config),
-        "data_spec": {"shape": list(state.variant.data.shape)},
+        "data_spec": {"shape": list(state.variant.data.shape), "num_classes": state.variant.data.num_classes},
         "step": state.step,
         "nets": {name: unwrap(net).state_dict() for name, net in state.nets.items()},
         "optimizers": {name: opt.state_dict() for name, opt in state.optimizers.items()},
@@ -79,7 +79,8 @@ def variant_from_checkpoint(checkpoint: dict[str, Any]) -> tuple[Variant, dict[s
     """Rebuild the variant and its nets (in eval mode) from a checkpoint alone."""
     config = Config.model_validate(checkpoint["config"])
     pipeline = PipelineSpec.model_validate(checkpoint["pipeline"])
-    variant = build_variant(pipeline.variant, config, checkpoint["data_spec"]["shape"])
+    variant = build_variant(pipeline.variant, config, checkpoint["data_spec"]["shape"],
+                            checkpoint["data_spec"].get("num_classes", 0))
     nets = variant.build_nets()
     for name, net in nets.items():
         net.load_state_dict(checkpoint["nets"][name])

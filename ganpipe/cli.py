@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("-n", type=int, default=64, help="number of samples")
     sample.add_argument("--out", required=True, type=Path, help=".npy (float32 in [0, 1]) or .png (a grid)")
     sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--label", type=int, metavar="K", help="conditional models: every sample of class K")
     _common(sample)
     return parser
 
@@ -138,7 +139,16 @@ def _sample(args: argparse.Namespace) -> int:
     if suffix not in (".npy", ".png"):
         raise GanpipeError(f"--out {args.out}: expected a .npy or .png file")
     variant, nets = variant_from_checkpoint(load_model_checkpoint(args.model, Path.cwd()))
-    samples = generate(variant, sampling_net(nets), args.n, args.seed)
+    labels = None
+    if args.label is not None:
+        if not variant.conditional:
+            raise GanpipeError(f"--label {args.label}: {args.model} is a {variant.name} model, which is not conditional")
+        if not 0 <= args.label < variant.data.num_classes:
+            raise GanpipeError(f"--label {args.label}: {args.model} knows classes 0..{variant.data.num_classes - 1}")
+        import torch
+
+        labels = torch.full((args.n,), args.label, dtype=torch.long)
+    samples = generate(variant, sampling_net(nets), args.n, args.seed, labels=labels)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".npy":
         # Images in [0, 1] like the source; points in data coordinates.

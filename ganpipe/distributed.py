@@ -70,8 +70,9 @@ def _worker(loop_config: dict[str, Any]) -> None:
     device = ray.train.torch.get_device()
     torch.manual_seed(config.train.seed + rank)
 
-    images = torch.from_numpy(np.array(loop_config["images"][rank::world_size])).to(device)
-    variant = build_variant(pipeline.variant, config, loop_config["sample_shape"])
+    shard = {name: torch.from_numpy(np.array(array[rank::world_size])).to(device)
+             for name, array in loop_config["arrays"].items()}
+    variant = build_variant(pipeline.variant, config, loop_config["sample_shape"], loop_config.get("num_classes", 0))
     nets = variant.build_nets()
     optimizers = variant.build_optimizers(nets, config.train)
     # DDP for the trained nets; the EMA copy is only moved to the device.
@@ -108,7 +109,7 @@ def _worker(loop_config: dict[str, Any]) -> None:
     callbacks: list[Callback] = [losses, ReportToRay()]
     if rank == 0 and config.train.progress:
         callbacks.append(ProgressBar(total=config.train.steps, initial=state.step, desc=f"train {pipeline.name}"))
-    train_loop(state, images, config.train, rank=rank, world_size=world_size, callbacks=callbacks)
+    train_loop(state, shard, config.train, rank=rank, world_size=world_size, callbacks=callbacks)
     for callback in callbacks:
         if isinstance(callback, ProgressBar):
             callback.close()
@@ -116,7 +117,7 @@ def _worker(loop_config: dict[str, Any]) -> None:
 
 def train_distributed(
     loop_config: dict[str, Any],
-    images: np.ndarray,
+    arrays: dict[str, np.ndarray],
     *,
     run_name: str,
     storage_path: Path,
@@ -125,7 +126,8 @@ def train_distributed(
     use_gpu: bool,
     keep_checkpoints: int,
 ) -> Path:
-    """Train with Ray Train; copy the final checkpoint and loss log into `out_dir`."""
+    """Train with Ray Train on the named training `arrays` (each worker takes every
+    num_workers-th row of each); copy the final checkpoint and loss log into `out_dir`."""
     from ray.train import CheckpointConfig, RunConfig, ScalingConfig
     import torch
     from ray.train.torch import TorchTrainer
@@ -136,7 +138,7 @@ def train_distributed(
     shutil.rmtree(storage_path / run_name, ignore_errors=True)
     trainer = TorchTrainer(
         _worker,
-        train_loop_config={**loop_config, "images": images},
+        train_loop_config={**loop_config, "arrays": arrays},
         scaling_config=ScalingConfig(num_workers=num_workers, use_gpu=use_gpu),
         run_config=RunConfig(
             name=run_name,

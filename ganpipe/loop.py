@@ -1,5 +1,10 @@
 """The one training loop: it owns zero_grad/backward/step, n_critic and the callbacks.
 
+Training data is a dict of named tensors ("x" images or points, "y" labels, ...). A variant
+declares which of them it draws and which are drawn together (`Variant.batch_groups`): names
+in one group share row indices (images with their labels, a pair's A with its B); separate
+groups are drawn independently (CycleGAN's unpaired domains).
+
 Randomness is a function of (seed, step, rank): each step draws its batch indices and noise
 from a generator seeded by those three numbers, so a resumed run sees exactly the data
 and noise the uninterrupted run would have seen.
@@ -78,19 +83,43 @@ def per_worker_batch(train: TrainConfig, world_size: int) -> int:
     return train.batch_size // world_size
 
 
+Batch = dict[str, torch.Tensor]
+
+
+def as_training_data(data: torch.Tensor | Batch) -> Batch:
+    """A lone tensor is the images (or points): {"x": tensor}."""
+    return {"x": data} if isinstance(data, torch.Tensor) else data
+
+
+def draw_batch(data: Batch, groups: Sequence[Sequence[str]], size: int, generator: torch.Generator) -> Batch:
+    """`size` random rows of every named tensor; names in one group get the same rows."""
+    batch: Batch = {}
+    for group in groups:
+        rows = len(data[group[0]])
+        indices = torch.randperm(rows, generator=generator)[: min(size, rows)].to(data[group[0]].device)
+        for name in group:
+            batch[name] = data[name][indices]
+    return batch
+
+
 def train_loop(
     state: TrainingState,
-    images: torch.Tensor,
+    data: torch.Tensor | Batch,
     train: TrainConfig,
     *,
     rank: int = 0,
     world_size: int = 1,
     callbacks: Sequence[Callback] = (),
 ) -> TrainingState:
-    """Train from `state.step` to `train.steps` on `images` (this worker's shard, on its device)."""
+    """Train from `state.step` to `train.steps` on `data` (this worker's shard, on its device)."""
     variant, nets, optimizers = state.variant, state.nets, state.optimizers
-    batch = min(per_worker_batch(train, world_size), len(images))
-    device = images.device
+    data = as_training_data(data)
+    groups = variant.batch_groups
+    missing = [name for group in groups for name in group if name not in data]
+    if missing:
+        raise ValueError(f"variant {variant.name} trains on {missing}, but the data holds only {sorted(data)}")
+    batch_size = min(per_worker_batch(train, world_size), *(len(data[group[0]]) for group in groups))
+    device = data[groups[0][0]].device
     for net in nets.values():
         net.train()
     while state.step < train.steps:
@@ -99,15 +128,15 @@ def train_loop(
         if train.lr_schedule != "constant":
             set_learning_rates(optimizers, train, step)
         for _ in range(train.n_critic):
-            real = images[torch.randperm(len(images), generator=generator)[:batch].to(device)]
-            z = variant.sample_noise(batch, generator, device)
-            d_loss, d_stats = variant.discriminator_loss(nets, real, z, step)
+            batch = draw_batch(data, groups, batch_size, generator)
+            z = variant.sample_noise(batch_size, generator, device)
+            d_loss, d_stats = variant.discriminator_loss(nets, batch, z, step)
             optimizers["D"].zero_grad(set_to_none=True)
             d_loss.backward()
             optimizers["D"].step()
             variant.after_discriminator_step(nets)
-        z = variant.sample_noise(batch, generator, device)
-        g_loss, g_stats = variant.generator_loss(nets, real, z, step)
+        z = variant.sample_noise(batch_size, generator, device)
+        g_loss, g_stats = variant.generator_loss(nets, batch, z, step)
         optimizers["G"].zero_grad(set_to_none=True)
         g_loss.backward()
         optimizers["G"].step()

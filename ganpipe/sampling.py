@@ -18,11 +18,17 @@ def sampling_net(nets: dict[str, nn.Module]) -> nn.Module:
 
 
 @torch.no_grad()
-def generate(variant: Variant, G: nn.Module, n: int, seed: int, batch_size: int = 500) -> torch.Tensor:
-    """`n` samples in G's output range ([-1, 1] for images); the same seed gives the same samples."""
+def generate(variant: Variant, G: nn.Module, n: int, seed: int, batch_size: int = 500,
+             labels: torch.Tensor | None = None) -> torch.Tensor:
+    """`n` samples in G's output range ([-1, 1] for images); the same seed gives the same samples.
+    A conditional variant makes sample i of class labels[i] (random classes when None)."""
     G.eval()
     generator = step_generator(seed, 0, 0)
-    chunks = [G(variant.sample_noise(min(batch_size, n - start), generator, torch.device("cpu"))) for start in range(0, n, batch_size)]
+    chunks = []
+    for start in range(0, n, batch_size):
+        size = min(batch_size, n - start)
+        chunk_labels = None if labels is None else labels[start : start + size]
+        chunks.append(G(variant.sample_noise(size, generator, torch.device("cpu"), labels=chunk_labels)))
     return torch.cat(chunks) if chunks else torch.empty(0)
 
 

@@ -58,11 +58,11 @@ def test_unrolled_step_leaves_d_untouched_and_changes_g_loss() -> None:
     variant.build_optimizers(nets, config.train)
     before = {k: v.clone() for k, v in nets["D"].state_dict().items()}
     real, z = torch.randn(8, 2), torch.randn(8, 4)
-    unrolled_loss, _ = variant.generator_loss(nets, real, z, step=0)
+    unrolled_loss, _ = variant.generator_loss(nets, {"x": real}, z, step=0)
     for key, value in nets["D"].state_dict().items():
         assert torch.equal(value, before[key])
     plain, _ = variant_for("gan")
-    plain_loss, _ = plain.generator_loss(nets, real, z, step=0)
+    plain_loss, _ = plain.generator_loss(nets, {"x": real}, z, step=0)
     assert unrolled_loss.item() != pytest.approx(plain_loss.item())
 
 

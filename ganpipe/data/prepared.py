@@ -34,6 +34,11 @@ class PreparedData:
         return tuple(int(n) for n in self.train_x.shape[1:])
 
     @property
+    def num_classes(self) -> int:
+        """Label classes 0..K-1 of the training split (0 when it has no labels)."""
+        return int(self.train_y.max()) + 1 if self.train_y.size else 0
+
+    @property
     def is_image(self) -> bool:
         return len(self.sample_shape) == 3
 

@@ -36,7 +36,7 @@ def class_histogram_metrics(predicted: torch.Tensor, num_classes: int) -> dict[s
 
 
 def image_metrics(config: Config, pipeline: PipelineSpec, paths: ProjectPaths, data: PreparedData,
-                  fake: torch.Tensor) -> dict[str, Any]:
+                  fake: torch.Tensor, asked_labels: torch.Tensor | None = None) -> dict[str, Any]:
     dataset, seed = pipeline.dataset, config.eval.seed
     classifier = load_evaluator(paths, dataset)
     real_test, real_train = torch.from_numpy(data.test_x), torch.from_numpy(data.train_x)
@@ -52,7 +52,10 @@ def image_metrics(config: Config, pipeline: PipelineSpec, paths: ProjectPaths, d
     real_features, fake_features = balanced_subsets(
         classifier_features(classifier, real_test), classifier_features(classifier, fake), seed=seed)
     metrics.update(fidelity_metrics(real_features, fake_features))
-    coverage = class_histogram_metrics(predict(classifier, fake), classifier.num_classes)
+    predicted = predict(classifier, fake)
+    coverage = class_histogram_metrics(predicted, classifier.num_classes)
+    if asked_labels is not None:  # conditional: does each sample show the class it was asked for?
+        metrics["class_accuracy"] = float((predicted == asked_labels).double().mean())
     if data.info.get("kind") == "stacked":  # classes are the modes: name them as on the mixtures
         coverage = {"modes_covered": coverage["classes_covered"], "modes_total": classifier.num_classes,
                     "mode_kl": coverage["class_kl"]}
@@ -69,14 +72,19 @@ def evaluate(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dic
     variant, nets = variant_from_checkpoint(checkpoint)
     data = load_prepared(paths.prepared(pipeline.dataset))
     progress = tqdm(total=2, desc=f"evaluate {pipeline.name}", disable=not config.train.progress)
-    fake = generate(variant, sampling_net(nets), config.eval.num_samples, config.eval.seed, config.eval.batch_size)
+    # A conditional model is asked for every class in turn, as evenly as the real split holds them.
+    asked = torch.arange(config.eval.num_samples) % variant.data.num_classes if variant.conditional else None
+    fake = generate(variant, sampling_net(nets), config.eval.num_samples, config.eval.seed, config.eval.batch_size, labels=asked)
     progress.update()
     if data.info.get("kind") == "mixture":
         centres = np.asarray(data.info["centres"])
         metrics: dict[str, Any] = mode_metrics(fake.numpy(), centres, data.info["sigma"])
+        if asked is not None:
+            nearest = np.linalg.norm(fake.numpy()[:, None] - centres[None], axis=2).argmin(axis=1)
+            metrics["class_accuracy"] = float((nearest == asked.numpy()).mean())
     else:
         centres = None
-        metrics = image_metrics(config, pipeline, paths, data, fake)
+        metrics = image_metrics(config, pipeline, paths, data, fake, asked)
     metrics.update({"num_samples": config.eval.num_samples, "step": int(checkpoint["step"])})
     progress.update()
     progress.close()

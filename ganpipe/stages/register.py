@@ -80,7 +80,7 @@ def register(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dic
         mlflow.log_artifact(str(paths.metrics(pipeline.name)), "eval")
 
         G = sampling_net(nets).eval()
-        z_example = np.random.default_rng(0).standard_normal((2, config.model.z_dim)).astype(np.float32)
+        z_example = np.random.default_rng(0).standard_normal((2, variant.latent_dim)).astype(np.float32)
         info = mlflow.pytorch.log_model(
             G,
             name=tracking.MODEL_ARTIFACT,

@@ -13,16 +13,17 @@ from ganpipe.variants import get_variant
 
 
 def train(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dict[str, Any]:
-    get_variant(pipeline.variant)  # fail on an unknown variant before Ray starts
+    variant = get_variant(pipeline.variant)  # fail on an unknown variant before Ray starts
     data = load_prepared(paths.prepared(pipeline.dataset))
     loop_config = {
         "config": config_to_dict(config),
         "pipeline": config_to_dict(pipeline),
         "sample_shape": list(data.sample_shape),
+        "num_classes": data.num_classes,
     }
     checkpoint = train_distributed(
         loop_config,
-        data.train_x,
+        variant.training_arrays(data),
         run_name=pipeline.name,
         storage_path=paths.ray_storage,
         out_dir=paths.train_dir(pipeline.name),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ganpipe.errors import GanpipeError
 from ganpipe.config import Config
 from ganpipe.variants.base import DataSpec, Variant
+from ganpipe.variants.cgan import CGAN
 from ganpipe.variants.dcgan import DCGAN
 from ganpipe.variants.gan import GAN
 from ganpipe.variants.lsgan import LSGAN
@@ -13,13 +14,14 @@ from ganpipe.variants.wgan import WGAN
 from ganpipe.variants.wgan_gp import WGANGP
 
 VARIANTS: dict[str, type[Variant]] = {
-    variant.name: variant for variant in (GAN, DCGAN, LSGAN, WGAN, WGANGP, SNGAN)
+    variant.name: variant for variant in (GAN, DCGAN, LSGAN, WGAN, WGANGP, SNGAN, CGAN)
 }
 
 
-def build_variant(name: str, config: Config, sample_shape: list[int] | tuple[int, ...]) -> Variant:
-    """The variant `name`, configured by `config`, for samples of `sample_shape`."""
-    return get_variant(name)(config.model, config.train, DataSpec(tuple(int(n) for n in sample_shape)))
+def build_variant(name: str, config: Config, sample_shape: list[int] | tuple[int, ...], num_classes: int = 0) -> Variant:
+    """The variant `name`, configured by `config`, for samples of `sample_shape` (and, for a
+    conditional variant, labels in 0..num_classes-1)."""
+    return get_variant(name)(config.model, config.train, DataSpec(tuple(int(n) for n in sample_shape), int(num_classes)))
 
 
 def get_variant(name: str) -> type[Variant]:

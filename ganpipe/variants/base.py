@@ -7,9 +7,11 @@ that act on inputs and penalties); a variant file adds its objective and little 
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -20,12 +22,17 @@ from ganpipe.nets.dcgan import DCGANBody, DCGANGenerator, init_dcgan_weights
 from ganpipe.nets.discriminator import Discriminator
 from ganpipe.nets.mlp import MLPBody, MLPGenerator
 
+if TYPE_CHECKING:
+    from ganpipe.data.prepared import PreparedData
+
 
 @dataclass(frozen=True)
 class DataSpec:
-    """The shape of one sample: (C, H, W) for images, (D,) for points."""
+    """The shape of one sample, (C, H, W) for images or (D,) for points, and how many label
+    classes the data has (0: unlabelled, or labels a variant does not use)."""
 
     shape: tuple[int, ...]
+    num_classes: int = 0
 
     @property
     def is_image(self) -> bool:
@@ -34,6 +41,7 @@ class DataSpec:
 
 Stats = dict[str, torch.Tensor]
 Nets = dict[str, nn.Module]
+Batch = dict[str, torch.Tensor]
 
 
 class Variant:
@@ -43,11 +51,19 @@ class Variant:
     description: ClassVar[str]
     paper: ClassVar[str]
     image_arch: ClassVar[str] = "dcgan"  # the architecture "auto" picks for images
+    # The training arrays a variant draws; names in one group are drawn with the same rows.
+    batch_groups: ClassVar[Sequence[Sequence[str]]] = (("x",),)
+    conditional: ClassVar[bool] = False  # samples can be asked for by class label
 
     def __init__(self, model: ModelConfig, train: TrainConfig, data: DataSpec) -> None:
         self.check_config(model, train)
         self.model_config, self.train_config, self.data = model, train, data
         self._d_optimizer: torch.optim.Optimizer | None = None
+
+    @classmethod
+    def training_arrays(cls, data: "PreparedData") -> dict[str, np.ndarray]:
+        """The named arrays of the training split this variant trains on."""
+        return {"x": data.train_x}
 
     @classmethod
     def check_config(cls, model: ModelConfig, train: TrainConfig) -> None:
@@ -67,16 +83,26 @@ class Variant:
             return self.model_config.arch
         return self.image_arch if self.data.is_image else "mlp"
 
+    @property
+    def latent_dim(self) -> int:
+        """Width of G's input vector (what `sample_noise` draws)."""
+        return self.model_config.z_dim
+
+    @property
+    def d_input_shape(self) -> tuple[int, ...]:
+        """The shape of one input to D (before packing)."""
+        return self.data.shape
+
     def build_nets(self) -> Nets:
-        m, shape = self.model_config, self.data.shape
+        m, shape, d_shape = self.model_config, self.data.shape, self.d_input_shape
         if self.arch == "dcgan":
             if not self.data.is_image:
                 raise ValueError(f"model.arch=dcgan needs image data, got samples of shape {shape}")
-            G: nn.Module = DCGANGenerator(m.z_dim, shape[-1], shape[0], m.g_width)
-            body: nn.Module = DCGANBody(shape[-1], shape[0] * m.packing, m.d_width, m.d_norm)
+            G: nn.Module = DCGANGenerator(self.latent_dim, shape[-1], shape[0], m.g_width)
+            body: nn.Module = DCGANBody(shape[-1], d_shape[0] * m.packing, m.d_width, m.d_norm)
         else:
-            G = MLPGenerator(m.z_dim, shape, m.mlp_width, m.mlp_depth, bounded=self.data.is_image)
-            body = MLPBody((shape[0] * m.packing, *shape[1:]), m.mlp_width, m.mlp_depth)
+            G = MLPGenerator(self.latent_dim, shape, m.mlp_width, m.mlp_depth, bounded=self.data.is_image)
+            body = MLPBody((d_shape[0] * m.packing, *d_shape[1:]), m.mlp_width, m.mlp_depth)
         D = Discriminator(body, body.feature_dim, packing=m.packing, minibatch_stddev=m.minibatch_stddev,
                           minibatch_kernels=m.minibatch_discrimination, spectral_norm=m.spectral_norm,
                           head_init=init_dcgan_weights if self.arch == "dcgan" else None)
@@ -97,8 +123,19 @@ class Variant:
         self._d_optimizer = optimizers["D"]
         return optimizers
 
-    def sample_noise(self, n: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
+    def sample_noise(self, n: int, generator: torch.Generator | None, device: torch.device,
+                     labels: torch.Tensor | None = None) -> torch.Tensor:
+        """G's input for `n` samples (`labels` matter to conditional variants only)."""
         return torch.randn(n, self.model_config.z_dim, generator=generator).to(device)
+
+    # --- what D sees: hooks a conditional variant overrides -------------------------------------
+    def conditioned_noise(self, z: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """G's input for fakes to set against `batch` (a conditional variant gives them its labels)."""
+        return z
+
+    def d_inputs(self, batch: Batch, fake: torch.Tensor, z: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """D's inputs for the real batch and for fakes made from `z`."""
+        return self.with_instance_noise(batch["x"], step), self.with_instance_noise(fake, step)
 
     # --- remedies on D's inputs ---------------------------------------------------------------
     def with_instance_noise(self, x: torch.Tensor, step: int) -> torch.Tensor:
@@ -110,11 +147,12 @@ class Variant:
         return x + std * torch.randn_like(x)
 
     # --- the two losses the loop asks for -------------------------------------------------------
-    def discriminator_loss(self, nets: Nets, real: torch.Tensor, z: torch.Tensor, step: int) -> tuple[torch.Tensor, Stats]:
+    def discriminator_loss(self, nets: Nets, batch: Batch, z: torch.Tensor, step: int) -> tuple[torch.Tensor, Stats]:
         t = self.train_config
+        z = self.conditioned_noise(z, batch)
         with torch.no_grad():
             fake = nets["G"](z)
-        real_in, fake_in = self.with_instance_noise(real, step), self.with_instance_noise(fake, step)
+        real_in, fake_in = self.d_inputs(batch, fake, z, step)
         d_logits_real, d_logits_fake = nets["D"](real_in), nets["D"](fake_in)
         loss = self.d_objective(d_logits_real, d_logits_fake)
         stats: Stats = {"D/real": d_logits_real.detach().mean(), "D/fake": d_logits_fake.detach().mean()}
@@ -129,14 +167,16 @@ class Variant:
             stats["D/r1"] = penalty.detach()
         return loss, stats
 
-    def generator_loss(self, nets: Nets, real: torch.Tensor, z: torch.Tensor, step: int) -> tuple[torch.Tensor, Stats]:
-        D = self.unrolled_discriminator(nets, real, step) if self.train_config.unrolled_steps else unwrap(nets["D"])
+    def generator_loss(self, nets: Nets, batch: Batch, z: torch.Tensor, step: int) -> tuple[torch.Tensor, Stats]:
+        D = self.unrolled_discriminator(nets, batch, step) if self.train_config.unrolled_steps else unwrap(nets["D"])
+        z = self.conditioned_noise(z, batch)
         fake = nets["G"](z)
         if self.model_config.feature_matching:
-            return losses.feature_matching(D.features(real), D.features(fake)), {}
-        return self.g_objective(D(self.with_instance_noise(fake, step))), {}
+            real_in, fake_in = self.d_inputs(batch, fake, z, step)
+            return losses.feature_matching(D.features(real_in), D.features(fake_in)), {}
+        return self.g_objective(D(self.d_inputs(batch, fake, z, step)[1])), {}
 
-    def unrolled_discriminator(self, nets: Nets, real: torch.Tensor, step: int) -> nn.Module:
+    def unrolled_discriminator(self, nets: Nets, batch: Batch, step: int) -> nn.Module:
         """Metz et al. 2017: a copy of D trained k steps ahead; G's loss is taken against it.
 
         The copy and its optimizer are throwaway: D's own parameters and state are untouched.
@@ -146,10 +186,12 @@ class Variant:
         optimizer = self._optimizer(D.parameters(), self.train_config.d_learning_rate)
         if self._d_optimizer is not None:
             optimizer.load_state_dict(self._d_optimizer.state_dict())
+        real = batch["x"]
         for _ in range(self.train_config.unrolled_steps):
+            z = self.conditioned_noise(self.sample_noise(real.shape[0], None, real.device), batch)
             with torch.no_grad():
-                fake = nets["G"](torch.randn(real.shape[0], self.model_config.z_dim, device=real.device))
-            loss = self.d_objective(D(self.with_instance_noise(real, step)), D(self.with_instance_noise(fake, step)))
+                fake = nets["G"](z)
+            loss = self.d_objective(*(D(x) for x in self.d_inputs(batch, fake, z, step)))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

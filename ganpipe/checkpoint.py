@@ -18,7 +18,7 @@ from ganpipe.config import Config, PipelineSpec, config_to_dict
 from ganpipe.errors import GanpipeError
 from ganpipe.loop import TrainingState, unwrap
 from ganpipe.variants import build_variant
-from ganpipe.variants.base import Variant
+from ganpipe.variants.base import DataSpec, Variant
 
 FORMAT = "ganpipe-checkpoint/1"
 
@@ -28,12 +28,17 @@ def make_checkpoint(state: TrainingState, config: Config, pipeline: PipelineSpec
         "format": FORMAT,
         "pipeline": config_to_dict(pipeline),
         "config": config_to_dict(config),
-        "data_spec": {"shape": list(state.variant.data.shape), "num_classes": state.variant.data.num_classes},
+        "data_spec": data_spec_dict(state.variant.data),
         "step": state.step,
         "nets": {name: unwrap(net).state_dict() for name, net in state.nets.items()},
         "optimizers": {name: opt.state_dict() for name, opt in state.optimizers.items()},
         "rng": {"torch": torch.get_rng_state()},
     }
+
+
+def data_spec_dict(spec: DataSpec) -> dict[str, Any]:
+    return {"shape": list(spec.shape), "num_classes": spec.num_classes,
+            "input_shape": None if spec.input_shape is None else list(spec.input_shape)}
 
 
 def parameter_fingerprint(net: nn.Module) -> str:
@@ -80,7 +85,7 @@ def variant_from_checkpoint(checkpoint: dict[str, Any]) -> tuple[Variant, dict[s
     config = Config.model_validate(checkpoint["config"])
     pipeline = PipelineSpec.model_validate(checkpoint["pipeline"])
     variant = build_variant(pipeline.variant, config, checkpoint["data_spec"]["shape"],
-                            checkpoint["data_spec"].get("num_classes", 0))
+                            checkpoint["data_spec"].get("num_classes", 0), checkpoint["data_spec"].get("input_shape"))
     nets = variant.build_nets()
     for name, net in nets.items():
         net.load_state_dict(checkpoint["nets"][name])

@@ -60,6 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--label", type=int, metavar="K", help="conditional models: every sample of class K")
     _common(sample)
+
+    translate = commands.add_parser("translate", help="translate images with an image-to-image model")
+    translate.add_argument("--model", required=True, metavar="REF",
+                           help="models:/NAME@ALIAS, models:/NAME/VERSION or a checkpoint path")
+    translate.add_argument("--input", required=True, type=Path, metavar="DIR_OR_FILE", help="a PNG/JPEG image or a folder of them")
+    translate.add_argument("--out", required=True, type=Path, metavar="DIR", help="one PNG per input, same file name")
+    translate.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB")
+    _common(translate)
     return parser
 
 
@@ -92,17 +100,21 @@ def _run_command(args: argparse.Namespace) -> int:
     if args.command == "variants":
         from ganpipe.variants import VARIANTS
 
+        width = max(map(len, VARIANTS))
         for name, variant in VARIANTS.items():
-            print(f"{name:10s} {variant.description} ({variant.paper})")
+            print(f"{name:{width}s}  {variant.description} ({variant.paper})")
         return 0
     if args.command == "datasets":
         from ganpipe.data import DATASETS
 
+        width = max(map(len, DATASETS))
         for name, info in DATASETS.items():
-            print(f"{name:10s} {info.description}")
+            print(f"{name:{width}s}  {info.description}")
         return 0
     if args.command == "sample":
         return _sample(args)
+    if args.command == "translate":
+        return _translate(args)
 
     config, pipeline = _load(args)
     _check_names(pipeline)
@@ -156,6 +168,30 @@ def _sample(args: argparse.Namespace) -> int:
     else:
         save_picture(samples, args.out, nrow=max(1, int(round(args.n**0.5))))
     print(f"wrote {args.n} samples to {args.out}")
+    return 0
+
+
+def _translate(args: argparse.Namespace) -> int:
+    import torch
+
+    from ganpipe.checkpoint import variant_from_checkpoint
+    from ganpipe.imageio import image_files, read_image, write_image
+    from ganpipe.sampling import sampling_net, translate
+    from ganpipe.tracking import load_model_checkpoint
+
+    files = image_files(args.input)
+    variant, nets = variant_from_checkpoint(load_model_checkpoint(args.model, Path.cwd()))
+    if not variant.translates:
+        raise GanpipeError(f"--model {args.model}: a {variant.name} model generates from noise; it does not translate images")
+    if args.direction != "AtoB":
+        raise GanpipeError(f"--direction {args.direction}: a {variant.name} model translates A to B only")
+    channels, size = variant.data.input_shape[0], variant.data.input_shape[-1]
+    inputs = torch.stack([read_image(path, channels, size) for path in files])  # all read before any is written
+    outputs = translate(variant, sampling_net(nets), inputs)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for path, image in zip(files, outputs):
+        write_image(image, args.out / f"{path.stem}.png")
+    print(f"wrote {len(files)} translated images to {args.out}")
     return 0
 
 

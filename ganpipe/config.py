@@ -66,6 +66,7 @@ class TrainConfig(Section):
     clip_value: float | None = Field(None, gt=0, description="WGAN weight clipping bound")
     gp_weight: float = Field(0.0, ge=0, description="WGAN-GP gradient penalty weight")
     r1_weight: float = Field(0.0, ge=0, description="R1 penalty gamma")
+    l1_weight: float = Field(0.0, ge=0, description="translation: weight of the L1 distance to the true B")
     label_smoothing: float = Field(0.0, ge=0, lt=1, description="one-sided: real target 1 - value")
     instance_noise: float = Field(0.0, ge=0, description="initial std, annealed linearly to 0")
     unrolled_steps: int = Field(0, ge=0)

@@ -72,7 +72,8 @@ def _worker(loop_config: dict[str, Any]) -> None:
 
     shard = {name: torch.from_numpy(np.array(array[rank::world_size])).to(device)
              for name, array in loop_config["arrays"].items()}
-    variant = build_variant(pipeline.variant, config, loop_config["sample_shape"], loop_config.get("num_classes", 0))
+    variant = build_variant(pipeline.variant, config, loop_config["sample_shape"], loop_config.get("num_classes", 0),
+                            loop_config.get("input_shape"))
     nets = variant.build_nets()
     optimizers = variant.build_optimizers(nets, config.train)
     # DDP for the trained nets; the EMA copy is only moved to the device.

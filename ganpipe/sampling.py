@@ -32,6 +32,14 @@ def generate(variant: Variant, G: nn.Module, n: int, seed: int, batch_size: int 
     return torch.cat(chunks) if chunks else torch.empty(0)
 
 
+@torch.no_grad()
+def translate(variant: Variant, G: nn.Module, inputs: torch.Tensor, batch_size: int = 250) -> torch.Tensor:
+    """B images for the A images `inputs` (both in [-1, 1]), in batches, G in eval mode."""
+    G.eval()
+    chunks = [variant.translate(G, inputs[start : start + batch_size]) for start in range(0, len(inputs), batch_size)]
+    return torch.cat(chunks) if chunks else torch.empty(0)
+
+
 def to_unit_range(images: torch.Tensor) -> np.ndarray:
     """[-1, 1] -> float32 [0, 1], the polarity of the source images (ink bright)."""
     return ((images.clamp(-1, 1) + 1) / 2).numpy().astype(np.float32)

@@ -99,10 +99,10 @@ def test_zoo_set_covers_every_variant_and_resolves() -> None:
     config = load_config(root / "params.yaml")
     assert config.reproduce == config.reproduce_sets["quickstart"]
     zoo = config.reproduce_sets["zoo"].pipelines
-    unconditional = {name for name, variant in VARIANTS.items() if not variant.conditional}
+    unconditional = {name for name, variant in VARIANTS.items() if not (variant.conditional or variant.translates)}
     for dataset in ("ring8", "grid25"):
         assert {spec.variant for spec in zoo.values() if spec.dataset == dataset} >= unconditional
-    assert {"dcgan-digits", "dcgan-stacked_digits", "cgan-digits"} <= set(zoo)
+    assert {"dcgan-digits", "dcgan-stacked_digits", "cgan-digits", "pix2pix-edges2digits"} <= set(zoo)
     assert {spec.variant for spec in zoo.values()} == set(VARIANTS)
     for spec in zoo.values():  # each pipeline's layered config is valid as written
         load_config(root / "params.yaml", pipeline=PipelineSpec(variant=spec.variant, dataset=spec.dataset))
@@ -124,4 +124,4 @@ def test_dvc_expands_the_zoo_when_reproduce_points_at_it(tmp_path: Path) -> None
     listed = subprocess.run([*dvc, "stage", "list"], cwd=tmp_path, check=True, capture_output=True, text=True).stdout
     stages = {line.split()[0] for line in listed.splitlines() if line.strip()}
     assert {"prepare@stacked_digits", "train@wgan_gp-ring8", "register@sngan-grid25", "evaluate@dcgan-digits"} <= stages
-    assert len([s for s in stages if s.startswith("train@")]) == len(load_config(root / "params.yaml").reproduce_sets["zoo"].pipelines) == 15
+    assert len([s for s in stages if s.startswith("train@")]) == len(load_config(root / "params.yaml").reproduce_sets["zoo"].pipelines) == 18

@@ -75,3 +75,45 @@ def test_stacked_digits_channels_are_digits_of_the_right_split(tmp_path: Path) -
             for channel, digit in zip(image, digits):
                 match = np.flatnonzero((pool_x == channel).all(axis=(1, 2)))
                 assert len(match) and digit in pool_y[match], f"{split}: channel not a {digit} of the {split} split"
+
+
+def test_translation_tasks_pair_a_with_its_true_mapping(tmp_path: Path) -> None:
+    from ganpipe.data.translation import downsample, edge_map
+
+    paths = ProjectPaths(tmp_path)
+    config = Config()
+    prepare(config, "edges2digits", paths)
+    data = load_prepared(paths.prepared("edges2digits"))
+    assert data.train_a.shape == data.train_x.shape and data.test_a.shape == data.test_x.shape
+    assert np.array_equal(data.train_a, edge_map(data.train_x, None))
+    assert np.array_equal(data.test_a, edge_map(data.test_x, None))
+    prepare(config, "superres_digits", paths)
+    superres = load_prepared(paths.prepared("superres_digits"))
+    assert np.array_equal(superres.test_a, downsample(superres.test_x, None))
+    # the A image is not the answer: recovering B from it takes the model
+    assert np.abs(superres.test_a - superres.test_x).mean() > 0.02
+
+
+def test_unpaired_twin_draws_a_and_b_from_disjoint_digits(tmp_path: Path) -> None:
+    from ganpipe.data.translation import edge_map
+
+    paths = ProjectPaths(tmp_path)
+    config = Config()
+    prepare(config, "edges2digits", paths)
+    prepare(config, "edges2digits_unpaired", paths)
+    paired, unpaired = load_prepared(paths.prepared("edges2digits")), load_prepared(paths.prepared("edges2digits_unpaired"))
+    assert unpaired.manifest["info"]["paired"] is False
+    a_edges = unpaired.train_a.reshape(len(unpaired.train_a), -1)
+    b_edges = edge_map(unpaired.train_x, None).reshape(len(unpaired.train_x), -1)
+    assert len(a_edges) + len(b_edges) == len(paired.train_x)
+    matches = (a_edges[:, None, :] == b_edges[None, :, :]).all(axis=2)
+    assert not matches.any()  # no training A has its own B on the other side
+    assert np.array_equal(unpaired.test_a, paired.test_a) and np.array_equal(unpaired.test_x, paired.test_x)
+
+
+def test_translation_prepare_is_byte_deterministic(tmp_path: Path) -> None:
+    config = Config()
+    first, second = ProjectPaths(tmp_path / "a"), ProjectPaths(tmp_path / "b")
+    prepare(config, "inpaint_digits_unpaired", first)
+    prepare(config, "inpaint_digits_unpaired", second)
+    assert _files(first.prepared("inpaint_digits_unpaired")) == _files(second.prepared("inpaint_digits_unpaired"))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ganpipe.config import DataConfig
-from ganpipe.data import digits, mixtures, stacked
+from ganpipe.data import digits, mixtures, stacked, translation
 from ganpipe.errors import GanpipeError
 
 
@@ -23,6 +23,7 @@ DATASETS: dict[str, DatasetInfo] = {
     "ring8": DatasetInfo("ring8", mixtures.RING8_DESCRIPTION, mixtures.build_ring8),
     "grid25": DatasetInfo("grid25", mixtures.GRID25_DESCRIPTION, mixtures.build_grid25),
     "stacked_digits": DatasetInfo("stacked_digits", stacked.DESCRIPTION, stacked.build),
+    **{name: DatasetInfo(name, text, build) for name, (text, build) in translation.descriptions().items()},
 }
 
 

@@ -27,6 +27,9 @@ class PreparedData:
     test_x: np.ndarray
     test_y: np.ndarray
     manifest: dict[str, Any]
+    # The A domain of an image-to-image task (x is then the B domain); None otherwise.
+    train_a: np.ndarray | None = None
+    test_a: np.ndarray | None = None
 
     @property
     def sample_shape(self) -> tuple[int, ...]:
@@ -76,6 +79,10 @@ def write_prepared(arrays: dict[str, Any], out_dir: Path, dataset: str, params: 
             "label_counts": {str(int(c)): int(n) for c, n in zip(classes, counts)},
             "images_sha256": array_hash(images),
         }
+        if (inputs := arrays.get(f"{split}_a")) is not None:
+            np.save(staging / f"{split}_a.npy", inputs)
+            manifest["splits"][split].update({"a_count": int(len(inputs)), "a_shape": list(inputs.shape[1:]),
+                                              "a_sha256": array_hash(inputs)})
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     shutil.rmtree(out_dir, ignore_errors=True)
     staging.rename(out_dir)
@@ -87,12 +94,14 @@ def load_prepared(data_dir: Path) -> PreparedData:
     manifest_path = data_dir / "manifest.json"
     if not manifest_path.is_file():
         raise GanpipeError(f"{data_dir}: no prepared dataset here (missing manifest.json); run `ganpipe prepare` first")
+    manifest = json.loads(manifest_path.read_text())
     arrays = {}
     for split in SPLITS:
-        for kind in ("x", "y"):
+        kinds = ("x", "y", "a") if "a_count" in manifest.get("splits", {}).get(split, {}) else ("x", "y")
+        for kind in kinds:
             path = data_dir / f"{split}_{kind}.npy"
             try:
                 arrays[f"{split}_{kind}"] = np.load(path, allow_pickle=False)
             except (OSError, ValueError) as exc:
                 raise GanpipeError(f"{path}: cannot read prepared array ({exc})") from None
-    return PreparedData(manifest=json.loads(manifest_path.read_text()), **arrays)
+    return PreparedData(manifest=manifest, **arrays)

@@ -3,6 +3,8 @@
 Images: FID/IS with the dataset's classifier (+ the real-vs-real floor and class coverage),
 precision/recall and density/coverage on the same features; stacked digits: modes of 1,000.
 Mixtures: modes covered, % high-quality samples and KL to uniform (VEEGAN/PacGAN protocol).
+Image-to-image models: the test split's A images translated and scored against the true B
+(L1, PSNR, SSIM, beside the identity and mean-B baselines) and FID on the B domain.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ import torch
 from ganpipe.checkpoint import load_checkpoint, variant_from_checkpoint
 from ganpipe.config import Config, PipelineSpec
 from ganpipe.data.prepared import PreparedData, load_prepared
+from ganpipe.errors import GanpipeError
 from ganpipe.evaluator import predict
 from ganpipe.metrics.fid import classifier_features, classifier_fid, classifier_inception_score, inception_metrics
 from ganpipe.metrics.fidelity import balanced_subsets, fidelity_metrics
 from ganpipe.metrics.modes import mode_metrics
 from ganpipe.paths import ProjectPaths
-from ganpipe.sampling import generate, sampling_net, save_picture
+from ganpipe.sampling import generate, sampling_net, save_picture, translate
 from ganpipe.stages.common import read_json, write_json
 from ganpipe.stages.evaluator import load_evaluator
 
@@ -65,12 +68,41 @@ def image_metrics(config: Config, pipeline: PipelineSpec, paths: ProjectPaths, d
     return metrics
 
 
+def translation_metrics(config: Config, pipeline: PipelineSpec, paths: ProjectPaths, data: PreparedData,
+                        outputs: torch.Tensor) -> dict[str, Any]:
+    """Outputs for the test A images against the true B images, and two trivial baselines."""
+    from ganpipe.metrics.translation import paired_scores
+
+    truth, inputs = torch.from_numpy(data.test_x), torch.from_numpy(data.test_a)
+    mean_b = torch.from_numpy(data.train_x).mean(dim=0, keepdim=True).expand_as(truth)
+    metrics: dict[str, Any] = dict(paired_scores(outputs, truth))
+    for baseline, guess in (("identity", inputs), ("mean_b", mean_b)):
+        if guess.shape == truth.shape:
+            metrics.update({f"{key}_{baseline}": value for key, value in paired_scores(guess, truth).items()})
+    classifier = load_evaluator(paths, pipeline.dataset)
+    metrics[f"fid_{pipeline.dataset}"] = classifier_fid(classifier, truth, outputs)
+    metrics[f"fid_{pipeline.dataset}_floor"] = classifier_fid(classifier, truth, torch.from_numpy(data.train_x))
+    metrics["num_test_pairs"] = len(truth)
+    return metrics
+
+
 def evaluate(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dict[str, Any]:
     from tqdm import tqdm
 
     checkpoint = load_checkpoint(paths.checkpoint(pipeline.name))
     variant, nets = variant_from_checkpoint(checkpoint)
     data = load_prepared(paths.prepared(pipeline.dataset))
+    if variant.translates:
+        if data.test_a is None:
+            raise GanpipeError(f"{pipeline.name}: {variant.name} translates A to B, but dataset "
+                               f"'{pipeline.dataset}' has no A images")
+        outputs = translate(variant, sampling_net(nets), torch.from_numpy(data.test_a), config.eval.batch_size)
+        metrics = translation_metrics(config, pipeline, paths, data, outputs)
+        metrics["step"] = int(checkpoint["step"])
+        write_json(paths.metrics(pipeline.name), metrics)
+        strip = torch.cat([torch.from_numpy(data.test_a[:10]), outputs[:10], torch.from_numpy(data.test_x[:10])])
+        save_picture(strip, paths.eval_dir(pipeline.name) / "samples.png", nrow=10)  # rows: A | output | truth
+        return metrics
     progress = tqdm(total=2, desc=f"evaluate {pipeline.name}", disable=not config.train.progress)
     # A conditional model is asked for every class in turn, as evenly as the real split holds them.
     asked = torch.arange(config.eval.num_samples) % variant.data.num_classes if variant.conditional else None

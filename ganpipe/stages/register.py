@@ -42,7 +42,6 @@ def dvc_data_hash(paths: ProjectPaths, dataset: str) -> str | None:
 
 def register(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dict[str, Any]:
     import mlflow
-    import numpy as np
 
     if not config.registry.enabled:
         summary = {"model_name": None, "skipped": "registry.enabled is false"}
@@ -80,11 +79,10 @@ def register(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dic
         mlflow.log_artifact(str(paths.metrics(pipeline.name)), "eval")
 
         G = sampling_net(nets).eval()
-        z_example = np.random.default_rng(0).standard_normal((2, variant.latent_dim)).astype(np.float32)
         info = mlflow.pytorch.log_model(
             G,
             name=tracking.MODEL_ARTIFACT,
-            input_example=z_example,
+            input_example=variant.example_input(2),
             extra_files=[str(checkpoint_path)],
             registered_model_name=name,
         )

@@ -20,6 +20,7 @@ def train(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dict[s
         "pipeline": config_to_dict(pipeline),
         "sample_shape": list(data.sample_shape),
         "num_classes": data.num_classes,
+        "input_shape": None if data.train_a is None else list(data.train_a.shape[1:]),
     }
     checkpoint = train_distributed(
         loop_config,

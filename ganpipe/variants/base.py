@@ -28,11 +28,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class DataSpec:
-    """The shape of one sample, (C, H, W) for images or (D,) for points, and how many label
-    classes the data has (0: unlabelled, or labels a variant does not use)."""
+    """The shape of one sample, (C, H, W) for images or (D,) for points; how many label
+    classes the data has (0: unlabelled); for image-to-image data, the shape of an A image."""
 
     shape: tuple[int, ...]
     num_classes: int = 0
+    input_shape: tuple[int, ...] | None = None
 
     @property
     def is_image(self) -> bool:
@@ -54,6 +55,7 @@ class Variant:
     # The training arrays a variant draws; names in one group are drawn with the same rows.
     batch_groups: ClassVar[Sequence[Sequence[str]]] = (("x",),)
     conditional: ClassVar[bool] = False  # samples can be asked for by class label
+    translates: ClassVar[bool] = False  # G maps an A image to a B image (no z)
 
     def __init__(self, model: ModelConfig, train: TrainConfig, data: DataSpec) -> None:
         self.check_config(model, train)
@@ -127,6 +129,16 @@ class Variant:
                      labels: torch.Tensor | None = None) -> torch.Tensor:
         """G's input for `n` samples (`labels` matter to conditional variants only)."""
         return torch.randn(n, self.model_config.z_dim, generator=generator).to(device)
+
+    def example_input(self, n: int) -> np.ndarray:
+        """A float32 input G accepts, for the model signature MLflow records."""
+        if self.translates:
+            return np.random.default_rng(0).uniform(-1, 1, (n, *self.data.input_shape)).astype(np.float32)
+        return np.random.default_rng(0).standard_normal((n, self.latent_dim)).astype(np.float32)
+
+    def translate(self, G: nn.Module, a: torch.Tensor) -> torch.Tensor:
+        """B images for the A images `a` (image-to-image variants only)."""
+        raise TypeError(f"variant {self.name} generates from noise; it does not translate images")
 
     # --- what D sees: hooks a conditional variant overrides -------------------------------------
     def conditioned_noise(self, z: torch.Tensor, batch: Batch) -> torch.Tensor:

@@ -1,0 +1,72 @@
+"""Pix2Pix (Isola et al. 2017): paired image-to-image translation A -> B.
+
+G is a U-Net from A to B (dropout is its only noise; there is no z); D a PatchGAN on the
+(A, B) pair. D's objective is the logistic GAN loss, halved; G's is the non-saturating loss
+plus train.l1_weight (the paper's lambda = 100) times the L1 distance to the true B.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ganpipe import losses
+from ganpipe.errors import ConfigError
+from ganpipe.nets.dcgan import init_dcgan_weights
+from ganpipe.nets.pix2pix import PatchDiscriminator, UNetGenerator
+from ganpipe.variants.base import Batch, Nets, Stats, Variant
+
+
+class Pix2Pix(Variant):
+    name = "pix2pix"
+    description = "paired image-to-image translation: U-Net G, PatchGAN D, adversarial + L1"
+    paper = "Isola et al. 2017, arXiv:1611.07004"
+    batch_groups = (("a", "x"),)
+    translates = True
+
+    @classmethod
+    def training_arrays(cls, data) -> dict[str, np.ndarray]:
+        if data.train_a is None:
+            raise ConfigError(f"variant {cls.name} needs an image-to-image dataset with A and B images; "
+                              f"'{data.manifest.get('dataset')}' has only one domain")
+        return {"a": data.train_a, "x": data.train_x}
+
+    def __init__(self, model, train, data) -> None:
+        super().__init__(model, train, data)
+        if not data.is_image or data.input_shape is None:
+            raise ConfigError(f"variant {self.name} needs image pairs (A -> B); got samples of shape {data.shape}")
+
+    @property
+    def latent_dim(self) -> int:
+        return 0
+
+    def build_nets(self) -> Nets:
+        m, (channels_b, size, _), channels_a = self.model_config, self.data.shape, self.data.input_shape[0]
+        G = UNetGenerator(channels_a, channels_b, size, m.g_width)
+        D = PatchDiscriminator(channels_a + channels_b, size, m.d_width, "batch" if m.d_norm == "batch" else "none")
+        G.apply(init_dcgan_weights)
+        D.apply(init_dcgan_weights)
+        return {"G": G, "D": D}
+
+    def sample_noise(self, n, generator, device, labels=None) -> torch.Tensor:
+        return torch.empty(n, 0, device=device)
+
+    def translate(self, G: torch.nn.Module, a: torch.Tensor) -> torch.Tensor:
+        return G(a)
+
+    def discriminator_loss(self, nets: Nets, batch: Batch, z: torch.Tensor, step: int) -> tuple[torch.Tensor, Stats]:
+        a, b = batch["a"], batch["x"]
+        with torch.no_grad():
+            fake = nets["G"](a)
+        real_logits = nets["D"](torch.cat([a, b], dim=1))
+        fake_logits = nets["D"](torch.cat([a, fake], dim=1))
+        loss = 0.5 * losses.d_loss_logistic(real_logits.flatten(), fake_logits.flatten())
+        return loss, {"D/real": real_logits.detach().mean(), "D/fake": fake_logits.detach().mean()}
+
+    def generator_loss(self, nets: Nets, batch: Batch, z: torch.Tensor, step: int) -> tuple[torch.Tensor, Stats]:
+        a, b = batch["a"], batch["x"]
+        fake = nets["G"](a)
+        adversarial = losses.g_loss_nonsaturating(nets["D"](torch.cat([a, fake], dim=1)).flatten())
+        l1 = F.l1_loss(fake, b)
+        return adversarial + self.train_config.l1_weight * l1, {"G/adv": adversarial.detach(), "G/l1": l1.detach()}

@@ -32,6 +32,7 @@ def make_checkpoint(state: TrainingState, config: Config, pipeline: PipelineSpec
         "step": state.step,
         "nets": {name: unwrap(net).state_dict() for name, net in state.nets.items()},
         "optimizers": {name: opt.state_dict() for name, opt in state.optimizers.items()},
+        "variant_state": state.variant.extra_state(),
         "rng": {"torch": torch.get_rng_state()},
     }
 
@@ -76,6 +77,7 @@ def restore_state(state: TrainingState, checkpoint: dict[str, Any]) -> None:
         unwrap(net).load_state_dict(checkpoint["nets"][name])
     for name, optimizer in state.optimizers.items():
         optimizer.load_state_dict(checkpoint["optimizers"][name])
+    state.variant.load_extra_state(checkpoint.get("variant_state", {}))
     state.step = int(checkpoint["step"])
     torch.set_rng_state(checkpoint["rng"]["torch"])
 

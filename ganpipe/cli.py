@@ -183,11 +183,14 @@ def _translate(args: argparse.Namespace) -> int:
     variant, nets = variant_from_checkpoint(load_model_checkpoint(args.model, Path.cwd()))
     if not variant.translates:
         raise GanpipeError(f"--model {args.model}: a {variant.name} model generates from noise; it does not translate images")
-    if args.direction != "AtoB":
-        raise GanpipeError(f"--direction {args.direction}: a {variant.name} model translates A to B only")
-    channels, size = variant.data.input_shape[0], variant.data.input_shape[-1]
-    inputs = torch.stack([read_image(path, channels, size) for path in files])  # all read before any is written
-    outputs = translate(variant, sampling_net(nets), inputs)
+    if args.direction == "BtoA":
+        if "G_BA" not in nets:
+            raise GanpipeError(f"--direction BtoA: a {variant.name} model translates A to B only")
+        G, input_shape = nets["G_BA"], variant.data.shape
+    else:
+        G, input_shape = sampling_net(nets), variant.data.input_shape
+    inputs = torch.stack([read_image(path, input_shape[0], input_shape[-1]) for path in files])  # all read before any is written
+    outputs = translate(variant, G, inputs)
     args.out.mkdir(parents=True, exist_ok=True)
     for path, image in zip(files, outputs):
         write_image(image, args.out / f"{path.stem}.png")

@@ -43,7 +43,7 @@ class ModelConfig(Section):
     z_dim: int = Field(64, ge=1)
     g_width: int = Field(32, ge=1, description="conv: channels of G's last hidden layer")
     d_width: int = Field(32, ge=1, description="conv: channels of D's first layer")
-    d_norm: Literal["batch", "layer", "none"] = "batch"
+    d_norm: Literal["batch", "layer", "instance", "none"] = "batch"
     mlp_width: int = Field(256, ge=1)
     mlp_depth: int = Field(3, ge=1, description="hidden layers of the MLP nets")
     g_loss: Literal["nonsaturating", "minimax"] = "nonsaturating"
@@ -67,6 +67,9 @@ class TrainConfig(Section):
     gp_weight: float = Field(0.0, ge=0, description="WGAN-GP gradient penalty weight")
     r1_weight: float = Field(0.0, ge=0, description="R1 penalty gamma")
     l1_weight: float = Field(0.0, ge=0, description="translation: weight of the L1 distance to the true B")
+    cycle_weight: float = Field(10.0, ge=0, description="CycleGAN: weight of the cycle-consistency L1")
+    identity_weight: float = Field(0.5, ge=0, description="CycleGAN: identity L1 weight, as a fraction of cycle_weight")
+    pool_size: int = Field(50, ge=0, description="CycleGAN: history of fakes each D sees (0: off)")
     label_smoothing: float = Field(0.0, ge=0, lt=1, description="one-sided: real target 1 - value")
     instance_noise: float = Field(0.0, ge=0, description="initial std, annealed linearly to 0")
     unrolled_steps: int = Field(0, ge=0)

@@ -77,7 +77,7 @@ def _worker(loop_config: dict[str, Any]) -> None:
     nets = variant.build_nets()
     optimizers = variant.build_optimizers(nets, config.train)
     # DDP for the trained nets; the EMA copy is only moved to the device.
-    nets = {name: ray.train.torch.prepare_model(net, parallel_strategy="ddp" if name in optimizers else None)
+    nets = {name: ray.train.torch.prepare_model(net, parallel_strategy="ddp" if name in variant.trained_nets else None)
             for name, net in nets.items()}
     state = TrainingState(variant, nets, optimizers)
     losses = LossLog(every=config.train.log_every)

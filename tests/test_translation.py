@@ -124,3 +124,82 @@ def test_pix2pix_needs_a_dataset_with_a_images() -> None:
                                  np.zeros(1, np.int64), manifest={"dataset": "digits"})
     with pytest.raises(ConfigError, match="'digits' has only one domain"):
         get_variant("pix2pix").training_arrays(single_domain)
+
+
+# --- CycleGAN ----------------------------------------------------------------------------------
+
+def tiny_cyclegan(*overrides: str):
+    config = load_config(REPO / "params.yaml", [*TINY, "train.pool_size=3", *overrides],
+                         PipelineSpec(variant="cyclegan", dataset="edges2digits_unpaired"))
+    torch.manual_seed(0)
+    variant = build_variant("cyclegan", config, (1, 16, 16), num_classes=10, input_shape=(1, 16, 16))
+    nets = variant.build_nets()
+    return config, TrainingState(variant, nets, variant.build_optimizers(nets, config.train))
+
+
+def unpaired_data() -> dict[str, torch.Tensor]:
+    generator = torch.Generator().manual_seed(3)
+    return {"a": torch.rand(20, 1, 16, 16, generator=generator) * 2 - 1, "x": torch.rand(12, 1, 16, 16, generator=generator) * 2 - 1}
+
+
+def test_cyclegan_paper_defaults_and_four_nets() -> None:
+    config, state = tiny_cyclegan()
+    assert (config.train.cycle_weight, config.train.identity_weight, config.train.lr_schedule) == (10.0, 0.5, "linear_decay")
+    assert config.model.d_norm == "instance"
+    assert set(state.nets) == {"G", "G_BA", "D", "D_A"}
+    g_params = {id(p) for p in state.optimizers["G"].param_groups[0]["params"]}
+    assert g_params == {id(p) for name in ("G", "G_BA") for p in state.nets[name].parameters()}
+
+
+def test_history_pool_fills_then_mixes_old_and_new() -> None:
+    from ganpipe.variants.cyclegan import ImagePool
+
+    torch.manual_seed(0)
+    pool = ImagePool(4)
+    first = torch.arange(4.0).view(4, 1)
+    assert torch.equal(pool.query(first), first)  # filling: every fake passes through
+    second = torch.arange(10.0, 18.0).view(8, 1)
+    out = pool.query(second)
+    from_history = [value for value in out.flatten().tolist() if value < 10]
+    assert 0 < len(from_history) < 8  # about half come from the history...
+    assert len(pool.images) == 4  # ...and the pool keeps its size
+    assert torch.equal(ImagePool(0).query(second), second)
+
+
+def test_cyclegan_resume_equals_uninterrupted_pools_included(tmp_path: Path) -> None:
+    from ganpipe.checkpoint import load_checkpoint, restore_state
+    from ganpipe.loop import Callback, train_loop
+
+    data = unpaired_data()
+    config, uninterrupted = tiny_cyclegan("train.steps=6")
+    train_loop(uninterrupted, data, config.train)
+
+    class StopAt(Callback):
+        def should_stop(self, state: TrainingState) -> bool:
+            return state.step == 3
+
+    _, first_half = tiny_cyclegan("train.steps=6")
+    train_loop(first_half, data, config.train, callbacks=[StopAt()])
+    assert len(first_half.variant.pools["B"].images) == 3
+    path = tmp_path / "cyclegan.pt"
+    save_checkpoint(make_checkpoint(first_half, config, PipelineSpec(variant="cyclegan", dataset="edges2digits_unpaired")), path)
+    assert torch.load(path, weights_only=True)["variant_state"]["pool_A"].shape == (3, 1, 16, 16)
+
+    torch.manual_seed(999)
+    _, resumed = tiny_cyclegan("train.steps=6")
+    restore_state(resumed, load_checkpoint(path))
+    train_loop(resumed, data, config.train)
+    for name in uninterrupted.nets:
+        for a, b in zip(resumed.nets[name].state_dict().values(), uninterrupted.nets[name].state_dict().values()):
+            torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+
+
+def test_cyclegan_translates_both_ways(tmp_path: Path) -> None:
+    config, state = tiny_cyclegan()
+    path = tmp_path / "cyclegan.pt"
+    save_checkpoint(make_checkpoint(state, config, PipelineSpec(variant="cyclegan", dataset="edges2digits_unpaired")), path)
+    write_png(tmp_path / "b.png", (16, 16))
+    for direction in ("AtoB", "BtoA"):
+        out = tmp_path / direction
+        assert main(["translate", "--model", str(path), "--input", str(tmp_path / "b.png"), "--out", str(out), "--direction", direction]) == 0
+        assert (out / "b.png").is_file()

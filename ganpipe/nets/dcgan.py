@@ -58,11 +58,13 @@ class DCGANGenerator(nn.Module):
         return self.net(z.view(z.shape[0], self.z_dim, 1, 1))
 
 
-def _norm(kind: str, channels: int) -> list[nn.Module]:
+def norm_layers(kind: str, channels: int) -> list[nn.Module]:
     if kind == "batch":
         return [nn.BatchNorm2d(channels)]
     if kind == "layer":  # per-sample, so it keeps the gradient penalty well defined (Gulrajani et al.)
         return [nn.GroupNorm(1, channels)]
+    if kind == "instance":
+        return [nn.InstanceNorm2d(channels)]
     return []
 
 
@@ -76,7 +78,7 @@ class DCGANBody(nn.Module):
         layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         hidden = width
         for _ in range(stages - 1):
-            layers += [nn.Conv2d(hidden, hidden * 2, 4, 2, 1, bias=norm == "none"), *_norm(norm, hidden * 2),
+            layers += [nn.Conv2d(hidden, hidden * 2, 4, 2, 1, bias=norm == "none"), *norm_layers(norm, hidden * 2),
                        nn.LeakyReLU(0.2, True)]
             hidden *= 2
         layers.append(nn.Flatten())

@@ -16,6 +16,8 @@ import math
 import torch
 from torch import nn
 
+from ganpipe.nets.dcgan import norm_layers
+
 
 class UNetBlock(nn.Module):
     """down -> (inner block) -> up, with the block's input concatenated to its output."""
@@ -70,19 +72,51 @@ class PatchDiscriminator(nn.Module):
     def __init__(self, in_channels: int, image_size: int, width: int, norm: str = "batch") -> None:
         super().__init__()
 
-        def normalisation(channels: int) -> nn.Module:
-            return nn.BatchNorm2d(channels) if norm == "batch" else nn.InstanceNorm2d(channels) if norm == "instance" else nn.Identity()
-
         layers: list[nn.Module] = [nn.Conv2d(in_channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         channels = width
         n_layers = patchgan_layers(image_size)
         for n in range(1, n_layers + 1):
             stride = 2 if n < n_layers else 1
             out = width * min(2**n, 8)
-            layers += [nn.Conv2d(channels, out, 4, stride, 1, bias=False), normalisation(out), nn.LeakyReLU(0.2, True)]
+            layers += [nn.Conv2d(channels, out, 4, stride, 1, bias=norm == "none"), *norm_layers(norm, out), nn.LeakyReLU(0.2, True)]
             channels = out
         layers.append(nn.Conv2d(channels, 1, 4, 1, 1))
         self.net = nn.Sequential(*layers)
 
     def forward(self, pair: torch.Tensor) -> torch.Tensor:
         return self.net(pair)
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.block = nn.Sequential(
+            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=False), nn.InstanceNorm2d(channels), nn.ReLU(True),
+            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=False), nn.InstanceNorm2d(channels),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.block(x)
+
+
+class ResNetGenerator(nn.Module):
+    """CycleGAN's G (Johnson et al. 2016): c7s1-w, two stride-2 downs, residual blocks, two ups, c7s1 out."""
+
+    def __init__(self, in_channels: int, out_channels: int, width: int, blocks: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, width, 7, bias=False),
+                                   nn.InstanceNorm2d(width), nn.ReLU(True)]
+        channels = width
+        for _ in range(2):
+            layers += [nn.Conv2d(channels, channels * 2, 3, 2, 1, bias=False), nn.InstanceNorm2d(channels * 2), nn.ReLU(True)]
+            channels *= 2
+        layers += [ResidualBlock(channels) for _ in range(blocks)]
+        for _ in range(2):
+            layers += [nn.ConvTranspose2d(channels, channels // 2, 3, 2, 1, output_padding=1, bias=False),
+                       nn.InstanceNorm2d(channels // 2), nn.ReLU(True)]
+            channels //= 2
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(channels, out_channels, 7), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, a: torch.Tensor) -> torch.Tensor:
+        return self.net(a)

@@ -6,6 +6,7 @@ from ganpipe.errors import GanpipeError
 from ganpipe.config import Config
 from ganpipe.variants.base import DataSpec, Variant
 from ganpipe.variants.cgan import CGAN
+from ganpipe.variants.cyclegan import CycleGAN
 from ganpipe.variants.dcgan import DCGAN
 from ganpipe.variants.gan import GAN
 from ganpipe.variants.lsgan import LSGAN
@@ -15,7 +16,7 @@ from ganpipe.variants.wgan import WGAN
 from ganpipe.variants.wgan_gp import WGANGP
 
 VARIANTS: dict[str, type[Variant]] = {
-    variant.name: variant for variant in (GAN, DCGAN, LSGAN, WGAN, WGANGP, SNGAN, CGAN, Pix2Pix)
+    variant.name: variant for variant in (GAN, DCGAN, LSGAN, WGAN, WGANGP, SNGAN, CGAN, Pix2Pix, CycleGAN)
 }
 
 

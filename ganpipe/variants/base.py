@@ -56,6 +56,7 @@ class Variant:
     batch_groups: ClassVar[Sequence[Sequence[str]]] = (("x",),)
     conditional: ClassVar[bool] = False  # samples can be asked for by class label
     translates: ClassVar[bool] = False  # G maps an A image to a B image (no z)
+    trained_nets: ClassVar[tuple[str, ...]] = ("G", "D")  # what the optimizers update (DDP wraps these)
 
     def __init__(self, model: ModelConfig, train: TrainConfig, data: DataSpec) -> None:
         self.check_config(model, train)
@@ -135,6 +136,13 @@ class Variant:
         if self.translates:
             return np.random.default_rng(0).uniform(-1, 1, (n, *self.data.input_shape)).astype(np.float32)
         return np.random.default_rng(0).standard_normal((n, self.latent_dim)).astype(np.float32)
+
+    def extra_state(self) -> dict[str, torch.Tensor]:
+        """Training state beyond nets and optimizers that a checkpoint must hold (e.g. image pools)."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore what `extra_state` returned."""
 
     def translate(self, G: nn.Module, a: torch.Tensor) -> torch.Tensor:
         """B images for the A images `a` (image-to-image variants only)."""

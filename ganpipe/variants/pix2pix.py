@@ -44,7 +44,7 @@ class Pix2Pix(Variant):
     def build_nets(self) -> Nets:
         m, (channels_b, size, _), channels_a = self.model_config, self.data.shape, self.data.input_shape[0]
         G = UNetGenerator(channels_a, channels_b, size, m.g_width)
-        D = PatchDiscriminator(channels_a + channels_b, size, m.d_width, "batch" if m.d_norm == "batch" else "none")
+        D = PatchDiscriminator(channels_a + channels_b, size, m.d_width, m.d_norm)
         G.apply(init_dcgan_weights)
         D.apply(init_dcgan_weights)
         return {"G": G, "D": D}

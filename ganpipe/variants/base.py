@@ -17,6 +17,7 @@ from torch import nn
 
 from ganpipe import losses
 from ganpipe.config import ModelConfig, TrainConfig
+from ganpipe.errors import ConfigError
 from ganpipe.loop import unwrap
 from ganpipe.nets.dcgan import DCGANBody, DCGANGenerator, init_dcgan_weights
 from ganpipe.nets.discriminator import Discriminator
@@ -229,3 +230,32 @@ class Variant:
     def after_discriminator_step(self, nets: Nets) -> None:
         self.constrain(unwrap(nets["D"]))
 
+
+
+class ImageToImage(Variant):
+    """What the translation variants share: trained on A and B images, G maps A to B, no z."""
+
+    translates = True
+
+    @classmethod
+    def training_arrays(cls, data: "PreparedData") -> dict[str, np.ndarray]:
+        if data.train_a is None:
+            raise ConfigError(f"variant {cls.name} needs an image-to-image dataset with A and B images; "
+                              f"'{data.manifest.get('dataset')}' has only one domain")
+        return {"a": data.train_a, "x": data.train_x}
+
+    def __init__(self, model: ModelConfig, train: TrainConfig, data: DataSpec) -> None:
+        super().__init__(model, train, data)
+        if not data.is_image or data.input_shape is None:
+            raise ConfigError(f"variant {self.name} needs A and B images; got samples of shape {data.shape}")
+
+    @property
+    def latent_dim(self) -> int:
+        return 0
+
+    def sample_noise(self, n: int, generator: torch.Generator | None, device: torch.device,
+                     labels: torch.Tensor | None = None) -> torch.Tensor:
+        return torch.empty(n, 0, device=device)
+
+    def translate(self, G: nn.Module, a: torch.Tensor) -> torch.Tensor:
+        return G(a)

@@ -10,16 +10,14 @@ The pools are part of the checkpoint, so a resumed run continues exactly.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ganpipe import losses
-from ganpipe.errors import ConfigError
 from ganpipe.nets.dcgan import init_dcgan_weights
 from ganpipe.nets.pix2pix import PatchDiscriminator, ResNetGenerator, UNetGenerator
-from ganpipe.variants.base import Batch, Nets, Stats, Variant
+from ganpipe.variants.base import Batch, ImageToImage, Nets, Stats
 
 
 class ImagePool:
@@ -53,30 +51,16 @@ class ImagePool:
         self.images = [image.clone() for image in stored]
 
 
-class CycleGAN(Variant):
+class CycleGAN(ImageToImage):
     name = "cyclegan"
     description = "unpaired image-to-image translation: two G, two PatchGAN D, cycle and identity losses"
     paper = "Zhu et al. 2017, arXiv:1703.10593"
     batch_groups = (("a",), ("x",))  # A and B drawn independently: no pairs are used
-    translates = True
     trained_nets = ("G", "G_BA", "D", "D_A")
-
-    @classmethod
-    def training_arrays(cls, data) -> dict[str, np.ndarray]:
-        if data.train_a is None:
-            raise ConfigError(f"variant {cls.name} needs an image-to-image dataset with A and B images; "
-                              f"'{data.manifest.get('dataset')}' has only one domain")
-        return {"a": data.train_a, "x": data.train_x}
 
     def __init__(self, model, train, data) -> None:
         super().__init__(model, train, data)
-        if not data.is_image or data.input_shape is None:
-            raise ConfigError(f"variant {self.name} needs A and B images; got samples of shape {data.shape}")
         self.pools = {"A": ImagePool(train.pool_size), "B": ImagePool(train.pool_size)}
-
-    @property
-    def latent_dim(self) -> int:
-        return 0
 
     def _generator(self, in_channels: int, out_channels: int) -> nn.Module:
         size, width = self.data.shape[-1], self.model_config.g_width
@@ -99,12 +83,6 @@ class CycleGAN(Variant):
     def build_optimizers(self, nets: Nets, train) -> dict[str, torch.optim.Optimizer]:
         return {"G": self._optimizer([*nets["G"].parameters(), *nets["G_BA"].parameters()], train.lr),
                 "D": self._optimizer([*nets["D"].parameters(), *nets["D_A"].parameters()], train.d_learning_rate)}
-
-    def sample_noise(self, n, generator, device, labels=None) -> torch.Tensor:
-        return torch.empty(n, 0, device=device)
-
-    def translate(self, G: nn.Module, a: torch.Tensor) -> torch.Tensor:
-        return G(a)
 
     def discriminator_loss(self, nets: Nets, batch: Batch, z: torch.Tensor, step: int) -> tuple[torch.Tensor, Stats]:
         a, b = batch["a"], batch["x"]

@@ -7,39 +7,20 @@ plus train.l1_weight (the paper's lambda = 100) times the L1 distance to the tru
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ganpipe import losses
-from ganpipe.errors import ConfigError
 from ganpipe.nets.dcgan import init_dcgan_weights
 from ganpipe.nets.pix2pix import PatchDiscriminator, UNetGenerator
-from ganpipe.variants.base import Batch, Nets, Stats, Variant
+from ganpipe.variants.base import Batch, ImageToImage, Nets, Stats
 
 
-class Pix2Pix(Variant):
+class Pix2Pix(ImageToImage):
     name = "pix2pix"
     description = "paired image-to-image translation: U-Net G, PatchGAN D, adversarial + L1"
     paper = "Isola et al. 2017, arXiv:1611.07004"
-    batch_groups = (("a", "x"),)
-    translates = True
-
-    @classmethod
-    def training_arrays(cls, data) -> dict[str, np.ndarray]:
-        if data.train_a is None:
-            raise ConfigError(f"variant {cls.name} needs an image-to-image dataset with A and B images; "
-                              f"'{data.manifest.get('dataset')}' has only one domain")
-        return {"a": data.train_a, "x": data.train_x}
-
-    def __init__(self, model, train, data) -> None:
-        super().__init__(model, train, data)
-        if not data.is_image or data.input_shape is None:
-            raise ConfigError(f"variant {self.name} needs image pairs (A -> B); got samples of shape {data.shape}")
-
-    @property
-    def latent_dim(self) -> int:
-        return 0
+    batch_groups = (("a", "x"),)  # each A with its own B
 
     def build_nets(self) -> Nets:
         m, (channels_b, size, _), channels_a = self.model_config, self.data.shape, self.data.input_shape[0]
@@ -48,12 +29,6 @@ class Pix2Pix(Variant):
         G.apply(init_dcgan_weights)
         D.apply(init_dcgan_weights)
         return {"G": G, "D": D}
-
-    def sample_noise(self, n, generator, device, labels=None) -> torch.Tensor:
-        return torch.empty(n, 0, device=device)
-
-    def translate(self, G: torch.nn.Module, a: torch.Tensor) -> torch.Tensor:
-        return G(a)
 
     def discriminator_loss(self, nets: Nets, batch: Batch, z: torch.Tensor, step: int) -> tuple[torch.Tensor, Stats]:
         a, b = batch["a"], batch["x"]

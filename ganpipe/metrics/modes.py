@@ -10,10 +10,15 @@ from __future__ import annotations
 import numpy as np
 
 
-def mode_metrics(samples: np.ndarray, centres: np.ndarray, sigma: float) -> dict[str, float | None]:
+def nearest_centres(samples: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each sample's nearest centre (index) and its distance to it."""
     distances = np.linalg.norm(samples[:, None, :] - centres[None, :, :], axis=2)
-    nearest = distances.argmin(axis=1)
-    high_quality = distances.min(axis=1) <= 3 * sigma
+    return distances.argmin(axis=1), distances.min(axis=1)
+
+
+def mode_metrics(samples: np.ndarray, centres: np.ndarray, sigma: float) -> dict[str, float | None]:
+    nearest, distance = nearest_centres(samples, centres)
+    high_quality = distance <= 3 * sigma
     counts = np.bincount(nearest[high_quality], minlength=len(centres)).astype(np.float64)
     if counts.sum():
         p = counts / counts.sum()

@@ -71,7 +71,6 @@ class PatchDiscriminator(nn.Module):
 
     def __init__(self, in_channels: int, image_size: int, width: int, norm: str = "batch") -> None:
         super().__init__()
-
         layers: list[nn.Module] = [nn.Conv2d(in_channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         channels = width
         n_layers = patchgan_layers(image_size)

@@ -22,7 +22,7 @@ from ganpipe.errors import GanpipeError
 from ganpipe.evaluator import predict
 from ganpipe.metrics.fid import classifier_features, classifier_fid, classifier_inception_score, inception_metrics
 from ganpipe.metrics.fidelity import balanced_subsets, fidelity_metrics
-from ganpipe.metrics.modes import mode_metrics
+from ganpipe.metrics.modes import mode_metrics, nearest_centres
 from ganpipe.paths import ProjectPaths
 from ganpipe.sampling import generate, sampling_net, save_picture, translate
 from ganpipe.stages.common import read_json, write_json
@@ -68,7 +68,7 @@ def image_metrics(config: Config, pipeline: PipelineSpec, paths: ProjectPaths, d
     return metrics
 
 
-def translation_metrics(config: Config, pipeline: PipelineSpec, paths: ProjectPaths, data: PreparedData,
+def translation_metrics(pipeline: PipelineSpec, paths: ProjectPaths, data: PreparedData,
                         outputs: torch.Tensor) -> dict[str, Any]:
     """Outputs for the test A images against the true B images, and two trivial baselines."""
     from ganpipe.metrics.translation import paired_scores
@@ -97,7 +97,7 @@ def evaluate(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dic
             raise GanpipeError(f"{pipeline.name}: {variant.name} translates A to B, but dataset "
                                f"'{pipeline.dataset}' has no A images")
         outputs = translate(variant, sampling_net(nets), torch.from_numpy(data.test_a), config.eval.batch_size)
-        metrics = translation_metrics(config, pipeline, paths, data, outputs)
+        metrics = translation_metrics(pipeline, paths, data, outputs)
         metrics["step"] = int(checkpoint["step"])
         write_json(paths.metrics(pipeline.name), metrics)
         strip = torch.cat([torch.from_numpy(data.test_a[:10]), outputs[:10], torch.from_numpy(data.test_x[:10])])
@@ -112,7 +112,7 @@ def evaluate(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dic
         centres = np.asarray(data.info["centres"])
         metrics: dict[str, Any] = mode_metrics(fake.numpy(), centres, data.info["sigma"])
         if asked is not None:
-            nearest = np.linalg.norm(fake.numpy()[:, None] - centres[None], axis=2).argmin(axis=1)
+            nearest, _ = nearest_centres(fake.numpy(), centres)
             metrics["class_accuracy"] = float((nearest == asked.numpy()).mean())
     else:
         centres = None

@@ -18,7 +18,7 @@ from torch import nn
 from ganpipe import losses
 from ganpipe.config import ModelConfig, TrainConfig
 from ganpipe.errors import ConfigError
-from ganpipe.loop import unwrap
+from ganpipe.loop import Batch, unwrap
 from ganpipe.nets.dcgan import DCGANBody, DCGANGenerator, init_dcgan_weights
 from ganpipe.nets.discriminator import Discriminator
 from ganpipe.nets.mlp import MLPBody, MLPGenerator
@@ -43,7 +43,6 @@ class DataSpec:
 
 Stats = dict[str, torch.Tensor]
 Nets = dict[str, nn.Module]
-Batch = dict[str, torch.Tensor]
 
 
 class Variant:
@@ -134,8 +133,6 @@ class Variant:
 
     def example_input(self, n: int) -> np.ndarray:
         """A float32 input G accepts, for the model signature MLflow records."""
-        if self.translates:
-            return np.random.default_rng(0).uniform(-1, 1, (n, *self.data.input_shape)).astype(np.float32)
         return np.random.default_rng(0).standard_normal((n, self.latent_dim)).astype(np.float32)
 
     def extra_state(self) -> dict[str, torch.Tensor]:
@@ -154,9 +151,13 @@ class Variant:
         """G's input for fakes to set against `batch` (a conditional variant gives them its labels)."""
         return z
 
-    def d_inputs(self, batch: Batch, fake: torch.Tensor, z: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """D's inputs for the real batch and for fakes made from `z`."""
-        return self.with_instance_noise(batch["x"], step), self.with_instance_noise(fake, step)
+    def real_d_input(self, batch: Batch, step: int) -> torch.Tensor:
+        """What D sees of the real batch."""
+        return self.with_instance_noise(batch["x"], step)
+
+    def fake_d_input(self, fake: torch.Tensor, z: torch.Tensor, step: int) -> torch.Tensor:
+        """What D sees of fakes made from `z`."""
+        return self.with_instance_noise(fake, step)
 
     # --- remedies on D's inputs ---------------------------------------------------------------
     def with_instance_noise(self, x: torch.Tensor, step: int) -> torch.Tensor:
@@ -173,7 +174,7 @@ class Variant:
         z = self.conditioned_noise(z, batch)
         with torch.no_grad():
             fake = nets["G"](z)
-        real_in, fake_in = self.d_inputs(batch, fake, z, step)
+        real_in, fake_in = self.real_d_input(batch, step), self.fake_d_input(fake, z, step)
         d_logits_real, d_logits_fake = nets["D"](real_in), nets["D"](fake_in)
         loss = self.d_objective(d_logits_real, d_logits_fake)
         stats: Stats = {"D/real": d_logits_real.detach().mean(), "D/fake": d_logits_fake.detach().mean()}
@@ -193,9 +194,9 @@ class Variant:
         z = self.conditioned_noise(z, batch)
         fake = nets["G"](z)
         if self.model_config.feature_matching:
-            real_in, fake_in = self.d_inputs(batch, fake, z, step)
-            return losses.feature_matching(D.features(real_in), D.features(fake_in)), {}
-        return self.g_objective(D(self.d_inputs(batch, fake, z, step)[1])), {}
+            real_in = self.real_d_input(batch, step)
+            return losses.feature_matching(D.features(real_in), D.features(self.fake_d_input(fake, z, step))), {}
+        return self.g_objective(D(self.fake_d_input(fake, z, step))), {}
 
     def unrolled_discriminator(self, nets: Nets, batch: Batch, step: int) -> nn.Module:
         """Metz et al. 2017: a copy of D trained k steps ahead; G's loss is taken against it.
@@ -212,7 +213,7 @@ class Variant:
             z = self.conditioned_noise(self.sample_noise(real.shape[0], None, real.device), batch)
             with torch.no_grad():
                 fake = nets["G"](z)
-            loss = self.d_objective(*(D(x) for x in self.d_inputs(batch, fake, z, step)))
+            loss = self.d_objective(D(self.real_d_input(batch, step)), D(self.fake_d_input(fake, z, step)))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -259,3 +260,6 @@ class ImageToImage(Variant):
 
     def translate(self, G: nn.Module, a: torch.Tensor) -> torch.Tensor:
         return G(a)
+
+    def example_input(self, n: int) -> np.ndarray:
+        return np.random.default_rng(0).uniform(-1, 1, (n, *self.data.input_shape)).astype(np.float32)

@@ -54,8 +54,6 @@ class CGAN(GAN):
         return torch.cat([z, self.one_hot(labels.cpu())], dim=1).to(device)
 
     def one_hot(self, labels: torch.Tensor) -> torch.Tensor:
-        if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= self.num_classes):
-            raise ValueError(f"labels must lie in 0..{self.num_classes - 1}, got {labels.min()}..{labels.max()}")
         return F.one_hot(labels.long(), self.num_classes).float()
 
     def labels_of(self, z: torch.Tensor) -> torch.Tensor:
@@ -71,7 +69,9 @@ class CGAN(GAN):
             one_hot = one_hot[:, :, None, None].expand(-1, -1, *x.shape[2:])
         return torch.cat([x, one_hot.to(x.dtype)], dim=1)
 
-    def d_inputs(self, batch: Batch, fake: torch.Tensor, z: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        real_x, fake_x = super().d_inputs(batch, fake, z, step)
-        real_labels = self.one_hot(batch["y"]).to(real_x.device)
-        return self.with_label(real_x, real_labels), self.with_label(fake_x, self.labels_of(z))
+    def real_d_input(self, batch: Batch, step: int) -> torch.Tensor:
+        real = super().real_d_input(batch, step)
+        return self.with_label(real, self.one_hot(batch["y"]).to(real.device))
+
+    def fake_d_input(self, fake: torch.Tensor, z: torch.Tensor, step: int) -> torch.Tensor:
+        return self.with_label(super().fake_d_input(fake, z, step), self.labels_of(z))

@@ -46,7 +46,15 @@ def _stage_task(name: str):
     return run_stage
 
 
-prepare_task = _stage_task("prepare")
+@task(name="prepare", cache_policy=NO_CACHE)
+def prepare_task(config: Config, dataset: str, root: str, dvc_stage: str | None, data_dir: str | None = None) -> dict[str, Any]:
+    paths = ProjectPaths(Path(root))
+    result = stages.prepare(config, dataset, paths, data_dir)
+    if dvc_stage and commit_stage(paths.root, dvc_stage):
+        get_run_logger().info("recorded %s in dvc.lock", dvc_stage)
+    return result
+
+
 evaluator_task = _stage_task("train_evaluator")
 train_task = _stage_task("train")
 evaluate_task = _stage_task("evaluate")
@@ -55,8 +63,9 @@ register_task = _stage_task("register")
 
 @flow(name="ganpipe-pipeline", flow_run_name="{variant}-{dataset}")
 def pipeline_flow(variant: str, dataset: str, params_file: str = "params.yaml", overrides: list[str] | None = None,
-                  root: str = ".") -> dict[str, Any]:
-    """prepare -> train evaluator -> train -> evaluate -> register, for one (variant, dataset)."""
+                  root: str = ".", data_dir: str | None = None) -> dict[str, Any]:
+    """prepare -> train evaluator -> train -> evaluate -> register, for one (variant, dataset);
+    with data_dir, the dataset is that folder of images, prepared under the name `dataset`."""
     overrides = overrides or []
     pipeline = PipelineSpec(variant=variant, dataset=dataset)
     config = load_config(params_file, overrides, pipeline)
@@ -69,7 +78,7 @@ def pipeline_flow(variant: str, dataset: str, params_file: str = "params.yaml", 
     def dvc(stage: str) -> str | None:
         return stage if same_as_lock else None
 
-    prepare_task(config, dataset, root, dvc(f"prepare@{dataset}"))
+    prepare_task(config, dataset, root, dvc(f"prepare@{dataset}"), data_dir)
     evaluator_task(config, dataset, root, dvc(f"evaluator@{dataset}"))
     train_task(config, pipeline, root, dvc(f"train@{pipeline.name}"))
     metrics = evaluate_task(config, pipeline, root, dvc(f"evaluate@{pipeline.name}"))
@@ -77,6 +86,7 @@ def pipeline_flow(variant: str, dataset: str, params_file: str = "params.yaml", 
     return {"pipeline": pipeline.name, "metrics": metrics, "registration": registration}
 
 
-def run_pipeline(variant: str, dataset: str, params_file: str, overrides: list[str], root: str) -> dict[str, Any]:
+def run_pipeline(variant: str, dataset: str, params_file: str, overrides: list[str], root: str,
+                 data_dir: str | None = None) -> dict[str, Any]:
     check_prefect_api()
-    return pipeline_flow(variant, dataset, params_file, overrides, root)
+    return pipeline_flow(variant, dataset, params_file, overrides, root, data_dir)

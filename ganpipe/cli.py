@@ -30,15 +30,24 @@ def _pipeline_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", help="dataset (default: run.dataset in params)")
 
 
+def _data_dir_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, metavar="DIR",
+                        help="your own images: aligned A|B (train/, test/), CycleGAN (trainA/, trainB/, testA/, "
+                             "testB/) or one folder per class")
+    parser.add_argument("--name", help="dataset name for --data-dir (default: the folder's name)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ganpipe", description="Train, evaluate and register GANs reproducibly.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="the whole pipeline as a Prefect flow")
     _pipeline_args(run)
+    _data_dir_args(run)
     _common(run)
-    prepare = commands.add_parser("prepare", help="stage: prepare a built-in dataset")
+    prepare = commands.add_parser("prepare", help="stage: prepare a built-in dataset or a folder of images")
     prepare.add_argument("--dataset", help="dataset (default: run.dataset in params)")
+    _data_dir_args(prepare)
     _common(prepare)
     evaluator = commands.add_parser("evaluator", help="stage: train the dataset classifier used by FID/IS")
     evaluator.add_argument("--dataset", help="dataset (default: run.dataset in params)")
@@ -71,23 +80,67 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The variant a folder dataset gets when --variant is not given, by layout.
+LAYOUT_VARIANTS = {"aligned": "pix2pix", "unpaired": "cyclegan"}
+
+
+def _folder_dataset_name(args: argparse.Namespace) -> str:
+    import re
+
+    if args.dataset and args.name and args.dataset != args.name:
+        raise GanpipeError(f"--dataset {args.dataset} and --name {args.name}: give one name for --data-dir")
+    name = args.name or args.dataset or args.data_dir.resolve().name
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        flag = "--name" if (args.name or args.dataset) else f"--data-dir {args.data_dir}: the folder name"
+        raise GanpipeError(f"{flag} '{name}' cannot name a dataset (letters, digits, _ . - only); pass --name")
+    return name
+
+
 def _load(args: argparse.Namespace):
-    """The effective config of the pipeline the arguments name (defaults from params)."""
+    """The effective config of the pipeline the arguments name (defaults from params), and the
+    folder layout when --data-dir names the user's own images."""
     from ganpipe.config import PipelineSpec, load_config, recommended_variant
+    from ganpipe.data import DATASETS
+    from ganpipe.data.folders import detect_layout
+    from ganpipe.paths import ProjectPaths
+    from ganpipe.stages.prepare import prepared_folder_info
 
     base = load_config(args.params, args.overrides)
-    dataset = getattr(args, "dataset", None) or base.run.dataset
-    variant = getattr(args, "variant", None) or recommended_variant(base, dataset) or base.run.variant
+    layout = None
+    if getattr(args, "data_dir", None) is not None:
+        layout = detect_layout(args.data_dir)
+        dataset = _folder_dataset_name(args)
+    else:
+        if getattr(args, "name", None):
+            raise GanpipeError(f"--name {args.name}: names a --data-dir dataset; use --dataset for a prepared one")
+        dataset = getattr(args, "dataset", None) or base.run.dataset
+        if dataset not in DATASETS:  # a folder dataset prepared earlier keeps its layout's variant
+            layout = (prepared_folder_info(ProjectPaths(Path.cwd()), dataset) or {}).get("layout")
+    variant = (getattr(args, "variant", None) or recommended_variant(base, dataset) or LAYOUT_VARIANTS.get(layout)
+               or base.run.variant)
     pipeline = PipelineSpec(variant=variant, dataset=dataset)
-    return load_config(args.params, args.overrides, pipeline), pipeline
+    return load_config(args.params, args.overrides, pipeline), pipeline, layout
 
 
-def _check_names(pipeline) -> None:
-    from ganpipe.data import get_dataset
+def _check_names(pipeline, layout: str | None) -> None:
+    """Unknown variant or dataset, or a variant the folder's layout cannot train: fail before any stage runs."""
+    from ganpipe.data import DATASETS, get_dataset
     from ganpipe.variants import get_variant
 
-    get_variant(pipeline.variant)
-    get_dataset(pipeline.dataset)
+    variant = get_variant(pipeline.variant)
+    if layout is None:
+        if pipeline.dataset in DATASETS:
+            return
+        try:
+            get_dataset(pipeline.dataset)
+        except GanpipeError as error:
+            raise GanpipeError(f"{error}; for your own images pass --data-dir DIR") from None
+    if variant.translates and layout == "classes":
+        raise GanpipeError(f"variant {variant.name} translates A to B images; dataset '{pipeline.dataset}' is a "
+                           "folder of classes (use the aligned or CycleGAN layout)")
+    if variant.translates and variant.needs_pairs() and layout == "unpaired":
+        raise GanpipeError(f"variant {variant.name} learns from A|B pairs; dataset '{pipeline.dataset}' is in the "
+                           "unpaired CycleGAN layout (use --variant cyclegan, or the aligned layout)")
 
 
 def _print(payload: dict[str, Any]) -> None:
@@ -116,20 +169,22 @@ def _run_command(args: argparse.Namespace) -> int:
     if args.command == "translate":
         return _translate(args)
 
-    config, pipeline = _load(args)
-    _check_names(pipeline)
+    config, pipeline, layout = _load(args)
     from ganpipe.paths import ProjectPaths
 
     paths = ProjectPaths(Path.cwd())
+    _check_names(pipeline, layout)
+    data_dir = str(args.data_dir) if getattr(args, "data_dir", None) is not None else None
     if args.command == "run":
         from flows.pipeline import run_pipeline
 
-        _print(run_pipeline(pipeline.variant, pipeline.dataset, args.params, list(args.overrides), str(paths.root)))
+        _print(run_pipeline(pipeline.variant, pipeline.dataset, args.params, list(args.overrides), str(paths.root),
+                            data_dir))
         return 0
     from ganpipe import stages
 
     if args.command == "prepare":
-        result = stages.prepare(config, pipeline.dataset, paths)
+        result = stages.prepare(config, pipeline.dataset, paths, data_dir)
     elif args.command == "evaluator":
         result = stages.train_evaluator(config, pipeline.dataset, paths)
     else:

@@ -30,6 +30,7 @@ class DataConfig(Section):
     image_size: int = Field(32, ge=8, le=256)
     test_fraction: float = Field(0.2, gt=0, lt=1)
     split_seed: int = 0
+    on_bad_image: Literal["error", "skip"] = Field("error", description="folder datasets: fail on, or skip, unusable images")
 
     @model_validator(mode="after")
     def _power_of_two(self) -> DataConfig:
@@ -52,6 +53,7 @@ class ModelConfig(Section):
     minibatch_discrimination: int = Field(0, ge=0, description="kernels (0: off)")
     packing: int = Field(1, ge=1, description="PacGAN: samples per D input (1: off)")
     feature_matching: bool = False
+    auxiliary_classifier: bool = Field(False, description="cgan: ACGAN, D predicts the class instead of seeing it")
 
 
 class TrainConfig(Section):
@@ -67,6 +69,7 @@ class TrainConfig(Section):
     gp_weight: float = Field(0.0, ge=0, description="WGAN-GP gradient penalty weight")
     r1_weight: float = Field(0.0, ge=0, description="R1 penalty gamma")
     l1_weight: float = Field(0.0, ge=0, description="translation: weight of the L1 distance to the true B")
+    adversarial_weight: float = Field(1.0, ge=0, description="pix2pix: weight of G's adversarial loss (0: L1-only U-Net)")
     cycle_weight: float = Field(10.0, ge=0, description="CycleGAN: weight of the cycle-consistency L1")
     identity_weight: float = Field(0.5, ge=0, description="CycleGAN: identity L1 weight, as a fraction of cycle_weight")
     pool_size: int = Field(50, ge=0, description="CycleGAN: history of fakes each D sees (0: off)")

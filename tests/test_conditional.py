@@ -100,3 +100,29 @@ def test_label_flag_on_an_unconditional_model_is_refused(tmp_path: Path, capsys)
     assert main(["sample", "--model", str(checkpoint), "-n", "5", "--label", "1", "--out", str(tmp_path / "x.npy")]) != 0
     assert "not conditional" in capsys.readouterr().err
     assert not (tmp_path / "x.npy").exists()
+
+
+def test_acgan_d_predicts_the_class_instead_of_seeing_it() -> None:
+    variant = build_variant("cgan", config_for("model.auxiliary_classifier=true"), (2,), num_classes=3)
+    assert variant.d_input_shape == (2,) and variant.d_class_outputs == 3
+    nets = variant.build_nets()
+    assert nets["D"](torch.zeros(5, 2)).shape == (5, 4)  # real/fake logit, then 3 class logits
+    batch = {"x": torch.zeros(4, 2), "y": torch.tensor([0, 1, 2, 0])}
+    z = variant.sample_noise(4, torch.Generator().manual_seed(0), torch.device("cpu"))
+    loss, stats = variant.discriminator_loss(nets, batch, z, 0)
+    assert torch.isfinite(loss) and stats["D/class_ce"] > 0
+    with pytest.raises(ConfigError, match="auxiliary_classifier=true: not combined with train.r1_weight"):
+        build_variant("cgan", config_for("model.auxiliary_classifier=true", "train.r1_weight=1"), (2,), num_classes=3)
+
+
+def test_trained_acgan_makes_the_class_it_is_asked_for() -> None:
+    config = config_for("train.steps=600", "train.lr=0.001", "model.auxiliary_classifier=true")
+    torch.manual_seed(0)
+    labels = torch.arange(3000) % 3
+    data = {"x": CENTRES[labels] + 0.05 * torch.randn(3000, 2), "y": labels}
+    variant = build_variant("cgan", config, (2,), num_classes=3)
+    nets = variant.build_nets()
+    train_loop(TrainingState(variant, nets, variant.build_optimizers(nets, config.train)), data, config.train)
+    asked = torch.arange(300) % 3
+    samples = generate(variant, nets["G"], 300, seed=5, labels=asked)
+    assert (torch.cdist(samples, CENTRES).argmin(dim=1) == asked).float().mean() > 0.9

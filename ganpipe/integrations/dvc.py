@@ -6,6 +6,8 @@ the deps and params they came from, so `dvc status` is clean and `dvc repro` has
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 from pathlib import Path
 
@@ -32,3 +34,17 @@ def commit_stage(root: Path, stage: str) -> bool:
             return False
         repo.commit(stage, force=True)
     return True
+
+
+def track_output(root: Path, path: Path) -> str | None:
+    """`dvc add <path>`: cache the folder and write <path>.dvc; its md5, or None without a DVC project."""
+    if not (root / ".dvc").is_dir():
+        return None
+    import yaml
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo, contextlib.redirect_stdout(io.StringIO()):  # DVC's git hints would break our JSON
+        repo.add(str(path.relative_to(root)))
+    dvc_file = path.with_name(path.name + ".dvc")
+    outs = (yaml.safe_load(dvc_file.read_text()) or {}).get("outs", [{}])
+    return outs[0].get("md5")

@@ -48,7 +48,7 @@ class MinibatchDiscrimination(nn.Module):
 class Discriminator(nn.Module):
     def __init__(self, body: nn.Module, feature_dim: int, *, packing: int = 1, minibatch_stddev: bool = False,
                  minibatch_kernels: int = 0, spectral_norm: bool = False,
-                 head_init: Callable[[nn.Module], None] | None = None) -> None:
+                 head_init: Callable[[nn.Module], None] | None = None, num_classes: int = 0) -> None:
         super().__init__()
         self.body, self.packing = body, packing
         extras: list[nn.Module] = []
@@ -61,6 +61,9 @@ class Discriminator(nn.Module):
             width += 1
         self.batch_features = nn.Sequential(*extras)
         self.head = nn.Linear(width, 1)
+        # ACGAN: class logits beside the real/fake logit, from the same features, in one forward
+        # (so DDP sees every parameter used by the one call).
+        self.class_head = nn.Linear(width, num_classes) if num_classes else None
         if head_init is not None:
             self.head.apply(head_init)
         if spectral_norm:
@@ -72,4 +75,8 @@ class Discriminator(nn.Module):
         return self.body(pack(x, self.packing))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.batch_features(self.features(x))).flatten()
+        """(N,) real/fake logits; with a class head, (N, 1 + classes): that logit, then class logits."""
+        features = self.batch_features(self.features(x))
+        if self.class_head is None:
+            return self.head(features).flatten()
+        return torch.cat([self.head(features), self.class_head(features)], dim=1)

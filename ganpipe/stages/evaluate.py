@@ -26,7 +26,7 @@ from ganpipe.metrics.modes import mode_metrics, nearest_centres
 from ganpipe.paths import ProjectPaths
 from ganpipe.sampling import generate, sampling_net, save_picture, translate
 from ganpipe.stages.common import read_json, write_json
-from ganpipe.stages.evaluator import load_evaluator
+from ganpipe.stages.evaluator import load_evaluator, needs_rotation_evaluator
 
 
 def class_histogram_metrics(predicted: torch.Tensor, num_classes: int) -> dict[str, float]:
@@ -63,6 +63,9 @@ def image_metrics(config: Config, pipeline: PipelineSpec, paths: ProjectPaths, d
         coverage = {"modes_covered": coverage["classes_covered"], "modes_total": classifier.num_classes,
                     "mode_kl": coverage["class_kl"]}
     metrics.update(coverage)
+    if needs_rotation_evaluator(data):  # its classes are quarter turns: IS and class coverage say nothing
+        for key in (f"is_{dataset}", f"is_{dataset}_std", f"is_{dataset}_real", "classes_covered", "class_kl"):
+            metrics.pop(key, None)
     if config.eval.inception_weights:
         metrics.update(inception_metrics(Path(config.eval.inception_weights), real_test, fake, seed=seed))
     return metrics
@@ -74,15 +77,19 @@ def translation_metrics(pipeline: PipelineSpec, paths: ProjectPaths, data: Prepa
     from ganpipe.metrics.translation import paired_scores
 
     truth, inputs = torch.from_numpy(data.test_x), torch.from_numpy(data.test_a)
-    mean_b = torch.from_numpy(data.train_x).mean(dim=0, keepdim=True).expand_as(truth)
-    metrics: dict[str, Any] = dict(paired_scores(outputs, truth))
-    for baseline, guess in (("identity", inputs), ("mean_b", mean_b)):
-        if guess.shape == truth.shape:
-            metrics.update({f"{key}_{baseline}": value for key, value in paired_scores(guess, truth).items()})
+    metrics: dict[str, Any] = {}
+    if data.info.get("paired_test", True):
+        mean_b = torch.from_numpy(data.train_x).mean(dim=0, keepdim=True).expand_as(truth)
+        metrics.update(paired_scores(outputs, truth))
+        for baseline, guess in (("identity", inputs), ("mean_b", mean_b)):
+            if guess.shape == truth.shape:
+                metrics.update({f"{key}_{baseline}": value for key, value in paired_scores(guess, truth).items()})
+    else:
+        metrics["scoring"] = data.info.get("unscored_why", "no true pairs in the test split: FID only")
     classifier = load_evaluator(paths, pipeline.dataset)
     metrics[f"fid_{pipeline.dataset}"] = classifier_fid(classifier, truth, outputs)
     metrics[f"fid_{pipeline.dataset}_floor"] = classifier_fid(classifier, truth, torch.from_numpy(data.train_x))
-    metrics["num_test_pairs"] = len(truth)
+    metrics["num_test_pairs" if data.info.get("paired_test", True) else "num_test_inputs"] = len(inputs)
     return metrics
 
 
@@ -100,8 +107,12 @@ def evaluate(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dic
         metrics = translation_metrics(pipeline, paths, data, outputs)
         metrics["step"] = int(checkpoint["step"])
         write_json(paths.metrics(pipeline.name), metrics)
-        strip = torch.cat([torch.from_numpy(data.test_a[:10]), outputs[:10], torch.from_numpy(data.test_x[:10])])
-        save_picture(strip, paths.eval_dir(pipeline.name) / "samples.png", nrow=10)  # rows: A | output | truth
+        # Rows: A | output | true B (for unpaired test images, B images of the test split).
+        shown = min(10, len(outputs), len(data.test_x))
+        rows = [torch.from_numpy(data.test_a[:shown]), outputs[:shown], torch.from_numpy(data.test_x[:shown])]
+        channels = max(row.shape[1] for row in rows)  # a grey A beside colour B is shown in colour
+        strip = torch.cat([row.expand(-1, channels, -1, -1) for row in rows])
+        save_picture(strip, paths.eval_dir(pipeline.name) / "samples.png", nrow=shown)
         return metrics
     progress = tqdm(total=2, desc=f"evaluate {pipeline.name}", disable=not config.train.progress)
     # A conditional model is asked for every class in turn, as evenly as the real split holds them.

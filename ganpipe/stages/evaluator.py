@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from ganpipe.config import Config, EvaluatorConfig, config_to_dict
@@ -32,8 +33,28 @@ def per_channel_view(data: PreparedData) -> PreparedData:
     return PreparedData(train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y, manifest=data.manifest)
 
 
+def rotation_view(data: PreparedData) -> PreparedData:
+    """Unlabelled images as a 4-way task: which quarter turn was applied (Gidaris et al. 2018).
+    Learning it takes features of shape and content, which is what FID needs from the net."""
+    def split(images):
+        turns = [np.rot90(images, k, axes=(2, 3)) for k in range(4)]
+        return np.ascontiguousarray(np.concatenate(turns)), np.repeat(np.arange(4, dtype=np.int64), len(images))
+
+    train_x, train_y = split(data.train_x)
+    test_x, test_y = split(data.test_x)
+    return PreparedData(train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y, manifest=data.manifest)
+
+
+def needs_rotation_evaluator(data: PreparedData) -> bool:
+    """A folder dataset without class folders has no labels to train the evaluator on."""
+    return data.info.get("kind") == "folder" and not data.info.get("labelled")
+
+
 def fit_evaluator(data: PreparedData, config: EvaluatorConfig, progress: bool = True) -> tuple[ImageClassifier, float]:
-    """The dataset's classifier and its test accuracy; stacked images get a per-channel one."""
+    """The dataset's classifier and its test accuracy; stacked images get a per-channel one,
+    unlabelled folder datasets one that predicts rotations."""
+    if needs_rotation_evaluator(data):
+        return train_classifier(rotation_view(data), config, progress=progress)
     if data.info.get("kind") != "stacked":
         return train_classifier(data, config, progress=progress)
     inner, test_accuracy = train_classifier(per_channel_view(data), config, progress=progress)
@@ -65,7 +86,9 @@ def train_evaluator(config: Config, dataset: str, paths: ProjectPaths) -> dict[s
         },
         target,
     )
-    metrics = {"evaluator_test_accuracy": test_accuracy}
+    metrics: dict[str, Any] = {"evaluator_test_accuracy": test_accuracy}
+    if needs_rotation_evaluator(data):
+        metrics["evaluator_task"] = "rotation (unlabelled images): 4 quarter turns"
     write_json(paths.evaluator_metrics(dataset), metrics)
     return metrics
 

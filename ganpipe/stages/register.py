@@ -27,7 +27,11 @@ def primary_metric(config: Config, pipeline: PipelineSpec) -> str:
 
 
 def dvc_data_hash(paths: ProjectPaths, dataset: str) -> str | None:
-    """The md5 DVC recorded for the prepared dataset in dvc.lock, if DVC ran or committed it."""
+    """The md5 DVC recorded for the prepared dataset: in its .dvc file (a --data-dir dataset)
+    or in dvc.lock (a built-in one, once DVC ran or committed its stage)."""
+    dvc_file = paths.prepared(dataset).with_name(f"{dataset}.dvc")
+    if dvc_file.is_file():
+        return ((yaml.safe_load(dvc_file.read_text()) or {}).get("outs") or [{}])[0].get("md5")
     lock = paths.root / "dvc.lock"
     if not lock.is_file():
         return None

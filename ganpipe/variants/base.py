@@ -96,6 +96,11 @@ class Variant:
         """The shape of one input to D (before packing)."""
         return self.data.shape
 
+    @property
+    def d_class_outputs(self) -> int:
+        """Class logits D gives beside its real/fake logit (ACGAN); 0 for none."""
+        return 0
+
     def build_nets(self) -> Nets:
         m, shape, d_shape = self.model_config, self.data.shape, self.d_input_shape
         if self.arch == "dcgan":
@@ -108,7 +113,8 @@ class Variant:
             body = MLPBody((d_shape[0] * m.packing, *d_shape[1:]), m.mlp_width, m.mlp_depth)
         D = Discriminator(body, body.feature_dim, packing=m.packing, minibatch_stddev=m.minibatch_stddev,
                           minibatch_kernels=m.minibatch_discrimination, spectral_norm=m.spectral_norm,
-                          head_init=init_dcgan_weights if self.arch == "dcgan" else None)
+                          head_init=init_dcgan_weights if self.arch == "dcgan" else None,
+                          num_classes=self.d_class_outputs)
         nets: Nets = {"G": G, "D": D}
         if self.train_config.ema:
             nets["G_ema"] = copy.deepcopy(G).requires_grad_(False)
@@ -239,10 +245,18 @@ class ImageToImage(Variant):
     translates = True
 
     @classmethod
+    def needs_pairs(cls) -> bool:
+        """Whether training reads each A with its own B (a batch group holding both)."""
+        return any("a" in group and "x" in group for group in cls.batch_groups)
+
+    @classmethod
     def training_arrays(cls, data: "PreparedData") -> dict[str, np.ndarray]:
         if data.train_a is None:
             raise ConfigError(f"variant {cls.name} needs an image-to-image dataset with A and B images; "
                               f"'{data.manifest.get('dataset')}' has only one domain")
+        if cls.needs_pairs() and data.info.get("paired") is False:
+            raise ConfigError(f"variant {cls.name} learns from A|B pairs; dataset '{data.manifest.get('dataset')}' "
+                              "is unpaired (use cyclegan)")
         return {"a": data.train_a, "x": data.train_x}
 
     def __init__(self, model: ModelConfig, train: TrainConfig, data: DataSpec) -> None:

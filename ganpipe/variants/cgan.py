@@ -5,6 +5,10 @@ constant channels (for points: as extra coordinates). Fakes set against a real b
 that batch's labels, so the penalties (R1, gradient penalty) compare like with like.
 The objective is the non-saturating GAN's; the architecture follows the data (DCGAN conv
 nets for images, MLPs for points).
+
+With model.auxiliary_classifier, the variant is ACGAN (Odena et al. 2017): D does not see
+the label but predicts it, from a class head beside its real/fake logit; both D and G add
+the cross-entropy of D's class prediction (D on real and fake, G on fake) to their losses.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from ganpipe.errors import ConfigError
-from ganpipe.variants.base import Batch
+from ganpipe.variants.base import Batch, unwrap
 from ganpipe.variants.gan import GAN
 
 
@@ -34,6 +38,21 @@ class CGAN(GAN):
         super().__init__(model, train, data)
         if data.num_classes < 2:
             raise ConfigError(f"variant cgan needs labelled data with at least 2 classes; this data has {data.num_classes}")
+        if model.auxiliary_classifier:
+            unsupported = [name for name, on in (("train.r1_weight", train.r1_weight), ("train.gp_weight", train.gp_weight),
+                                                 ("train.unrolled_steps", train.unrolled_steps),
+                                                 ("model.feature_matching", model.feature_matching),
+                                                 ("model.packing", model.packing > 1)) if on]
+            if unsupported:
+                raise ConfigError(f"model.auxiliary_classifier=true: not combined with {', '.join(unsupported)} in cgan")
+
+    @property
+    def acgan(self) -> bool:
+        return self.model_config.auxiliary_classifier
+
+    @property
+    def d_class_outputs(self) -> int:
+        return self.num_classes if self.acgan else 0
 
     @property
     def num_classes(self) -> int:
@@ -45,6 +64,8 @@ class CGAN(GAN):
 
     @property
     def d_input_shape(self) -> tuple[int, ...]:
+        if self.acgan:
+            return self.data.shape
         return (self.data.shape[0] + self.num_classes, *self.data.shape[1:])
 
     def sample_noise(self, n, generator, device, labels=None) -> torch.Tensor:
@@ -71,7 +92,32 @@ class CGAN(GAN):
 
     def real_d_input(self, batch: Batch, step: int) -> torch.Tensor:
         real = super().real_d_input(batch, step)
-        return self.with_label(real, self.one_hot(batch["y"]).to(real.device))
+        return real if self.acgan else self.with_label(real, self.one_hot(batch["y"]).to(real.device))
 
     def fake_d_input(self, fake: torch.Tensor, z: torch.Tensor, step: int) -> torch.Tensor:
-        return self.with_label(super().fake_d_input(fake, z, step), self.labels_of(z))
+        fake = super().fake_d_input(fake, z, step)
+        return fake if self.acgan else self.with_label(fake, self.labels_of(z))
+
+    # --- ACGAN: the class head's cross-entropy joins both losses --------------------------------
+    def discriminator_loss(self, nets, batch: Batch, z: torch.Tensor, step: int):
+        if not self.acgan:
+            return super().discriminator_loss(nets, batch, z, step)
+        z = self.conditioned_noise(z, batch)
+        with torch.no_grad():
+            fake = nets["G"](z)
+        real_out = nets["D"](self.real_d_input(batch, step))
+        fake_out = nets["D"](self.fake_d_input(fake, z, step))
+        labels = batch["y"].long()
+        adversarial = self.d_objective(real_out[:, 0], fake_out[:, 0])
+        classification = F.cross_entropy(real_out[:, 1:], labels) + F.cross_entropy(fake_out[:, 1:], labels)
+        return adversarial + classification, {"D/real": real_out[:, 0].detach().mean(),
+                                              "D/fake": fake_out[:, 0].detach().mean(),
+                                              "D/class_ce": classification.detach()}
+
+    def generator_loss(self, nets, batch: Batch, z: torch.Tensor, step: int):
+        if not self.acgan:
+            return super().generator_loss(nets, batch, z, step)
+        z = self.conditioned_noise(z, batch)
+        out = unwrap(nets["D"])(self.fake_d_input(nets["G"](z), z, step))
+        classification = F.cross_entropy(out[:, 1:], batch["y"].long())
+        return self.g_objective(out[:, 0]) + classification, {"G/class_ce": classification.detach()}

@@ -2,7 +2,8 @@
 
 G is a U-Net from A to B (dropout is its only noise; there is no z); D a PatchGAN on the
 (A, B) pair. D's objective is the logistic GAN loss, halved; G's is the non-saturating loss
-plus train.l1_weight (the paper's lambda = 100) times the L1 distance to the true B.
+plus train.l1_weight (the paper's lambda = 100) times the L1 distance to the true B. With
+train.adversarial_weight = 0, G is a plain L1-regression U-Net (the paper's "L1 only" ablation).
 """
 
 from __future__ import annotations
@@ -44,4 +45,5 @@ class Pix2Pix(ImageToImage):
         fake = nets["G"](a)
         adversarial = losses.g_loss_nonsaturating(nets["D"](torch.cat([a, fake], dim=1)).flatten())
         l1 = F.l1_loss(fake, b)
-        return adversarial + self.train_config.l1_weight * l1, {"G/adv": adversarial.detach(), "G/l1": l1.detach()}
+        loss = self.train_config.adversarial_weight * adversarial + self.train_config.l1_weight * l1
+        return loss, {"G/adv": adversarial.detach(), "G/l1": l1.detach()}

@@ -70,6 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--label", type=int, metavar="K", help="conditional models: every sample of class K")
     _common(sample)
 
+    _common(commands.add_parser("models", help="registered models: versions, aliases, the champion's metric"))
+    promote = commands.add_parser("promote", help="move the champion alias to a version, if the gate passes")
+    promote.add_argument("name", metavar="NAME", help="registered model name")
+    promote.add_argument("--version", required=True, help="the version to promote")
+    promote.add_argument("--force", action="store_true", help="promote even if the gate refuses")
+    _common(promote)
+    rollback = commands.add_parser("rollback", help="champion <- previous-champion")
+    rollback.add_argument("name", metavar="NAME", help="registered model name")
+    _common(rollback)
+
     translate = commands.add_parser("translate", help="translate images with an image-to-image model")
     translate.add_argument("--model", required=True, metavar="REF",
                            help="models:/NAME@ALIAS, models:/NAME/VERSION or a checkpoint path")
@@ -100,12 +110,13 @@ def _load(args: argparse.Namespace):
     """The effective config of the pipeline the arguments name (defaults from params), and the
     folder layout when --data-dir names the user's own images."""
     from ganpipe.config import PipelineSpec, load_config, recommended_variant
+
+    base = load_config(args.params, args.overrides)  # config errors answer before torch is imported
     from ganpipe.data import DATASETS
     from ganpipe.data.folders import detect_layout
     from ganpipe.paths import ProjectPaths
     from ganpipe.stages.prepare import prepared_folder_info
 
-    base = load_config(args.params, args.overrides)
     layout = None
     if getattr(args, "data_dir", None) is not None:
         layout = detect_layout(args.data_dir)
@@ -168,6 +179,8 @@ def _run_command(args: argparse.Namespace) -> int:
         return _sample(args)
     if args.command == "translate":
         return _translate(args)
+    if args.command in ("models", "promote", "rollback"):
+        return _registry_command(args)
 
     config, pipeline, layout = _load(args)
     from ganpipe.paths import ProjectPaths
@@ -190,6 +203,35 @@ def _run_command(args: argparse.Namespace) -> int:
     else:
         result = getattr(stages, args.command)(config, pipeline, paths)
     _print(result)
+    return 0
+
+
+def _registry_command(args: argparse.Namespace) -> int:
+    from ganpipe import tracking
+    from ganpipe.config import load_config
+    from ganpipe.integrations import registry
+
+    config = load_config(args.params, args.overrides)
+    client = tracking.connect(Path.cwd())
+    aliases = registry.GateRule(metric=config.registry.metric, direction=config.registry.direction,
+                                champion=config.registry.champion_alias, challenger=config.registry.challenger_alias,
+                                previous=config.registry.previous_alias)
+    if args.command == "models":
+        rows = registry.model_table(client, config.registry.champion_alias)
+        if not rows:
+            print(f"no registered models at {tracking.tracking_uri(Path.cwd())}")
+        for row in rows:
+            alias_text = ", ".join(f"{alias}=v{version}" for alias, version in row["aliases"].items()) or "-"
+            print(f"{row['name']}  versions={row['versions']}  {alias_text}  {row.get('champion_metric', '')}".rstrip())
+        return 0
+    if args.command == "rollback":
+        _print(registry.rollback(client, args.name, aliases))
+        return 0
+    decision = registry.apply_gate(client, args.name, args.version, force=args.force)
+    _print(decision)
+    if decision["decision"] != "promoted" and not args.force:
+        print(f"ganpipe: promote refused: {decision['reason']} (--force to promote anyway)", file=sys.stderr)
+        return 1
     return 0
 
 

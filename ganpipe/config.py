@@ -118,12 +118,23 @@ class EvalConfig(Section):
     evaluator: EvaluatorConfig = EvaluatorConfig()
 
 
+class GuardConfig(Section):
+    """A metric the gate watches besides the primary one: it may not get worse by more than `tolerance`."""
+
+    direction: Literal["minimize", "maximize"]
+    tolerance: float = Field(0.0, ge=0)
+
+
 class RegistryConfig(Section):
     enabled: bool = True
     name_template: str = "ganpipe-{variant}-{dataset}"
     champion_alias: str = "champion"
+    challenger_alias: str = "challenger"
+    previous_alias: str = "previous-champion"
     metric: str = Field("fid_{dataset}", description="gate metric key; {dataset}/{variant} are filled in")
     direction: Literal["minimize", "maximize"] = "minimize"
+    margin: float = Field(0.0, ge=0, description="how much better than the champion the metric must be")
+    guards: dict[str, GuardConfig] = Field(default_factory=dict, description="metric key -> direction, tolerance")
     experiment: str = "ganpipe"
 
 

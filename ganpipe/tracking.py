@@ -1,4 +1,4 @@
-"""MLflow at the edge: one run per pipeline run, the generator in the model registry, the champion gate.
+"""MLflow at the edge: the connection, the project's store, runs' params and curves, model loading.
 
 By default the store is `sqlite:///<root>/mlflow.db` with artifacts in `<root>/mlartifacts`;
 MLFLOW_TRACKING_URI points ganpipe at a tracking server instead.
@@ -91,45 +91,6 @@ def log_loss_curves(client, run_id: str, records: list[dict[str, float]]) -> Non
     ]
     for start in range(0, len(metrics), 1000):
         client.log_batch(run_id, metrics=metrics[start : start + 1000])
-
-
-def _version_metric(client, name: str, version: str, metric: str) -> float | None:
-    tag = client.get_model_version(name, version).tags.get(f"metric.{metric}")
-    return None if tag is None else float(tag)
-
-
-def champion_gate(client, name: str, version: str, metric: str, direction: str, alias: str) -> dict[str, Any]:
-    """Move `alias` to `version` if its `metric` beats the current holder's (or there is none)."""
-    from mlflow.exceptions import MlflowException
-
-    candidate = _version_metric(client, name, version, metric)
-    try:
-        current = client.get_model_version_by_alias(name, alias)
-    except MlflowException:
-        current = None
-    champion = None if current is None else _version_metric(client, name, current.version, metric)
-    if candidate is None:
-        promote, reason = False, f"candidate has no {metric}"
-    elif champion is None:
-        promote, reason = True, f"no {alias} yet"
-    else:
-        better = candidate < champion if direction == "minimize" else candidate > champion
-        promote = better
-        reason = f"{metric} {candidate:.4g} {'beats' if better else 'does not beat'} {alias} v{current.version}'s {champion:.4g}"
-    if promote:
-        client.set_registered_model_alias(name, alias, version)
-    decision = {
-        "decision": "promoted" if promote else "kept",
-        "reason": reason,
-        "metric": metric,
-        "candidate_version": str(version),
-        "candidate_value": candidate,
-        "champion_version": None if current is None else str(current.version),
-        "champion_value": champion,
-    }
-    for key, value in decision.items():
-        client.set_model_version_tag(name, version, f"gate.{key}", str(value))
-    return decision
 
 
 def load_model_checkpoint(ref: str, root: Path) -> dict[str, Any]:

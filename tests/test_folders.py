@@ -308,6 +308,7 @@ def test_run_on_an_aligned_folder_trains_registers_and_translates(tmp_path: Path
     source = make_aligned(tmp_path / "facades", train=16, test=4)
     result = ganpipe("run", "--data-dir", str(source), cwd=project)  # the aligned layout picks pix2pix
     assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout)["pipeline"] == "pix2pix-facades"  # nothing of DVC's chatter in the JSON
     registration = json.loads((project / "outputs" / "pix2pix-facades" / "registration.json").read_text())
     assert registration["model_name"] == "ganpipe-pix2pix-facades"
     metrics = json.loads((project / "metrics" / "pix2pix-facades.json").read_text())

@@ -1,4 +1,4 @@
-"""The champion gate against a real MLflow tracking store (SQLite): better moves it, worse leaves it."""
+"""The champion gate, promote and rollback against a real MLflow tracking store (SQLite)."""
 
 from __future__ import annotations
 
@@ -7,56 +7,136 @@ from pathlib import Path
 import pytest
 
 from ganpipe import tracking
+from ganpipe.cli import main
+from ganpipe.errors import GanpipeError
+from ganpipe.integrations import registry
+from ganpipe.integrations.registry import GateRule, judge
+
+FID = GateRule(metric="fid_digits", direction="minimize", margin=0.5,
+               guards={"recall": {"direction": "maximize", "tolerance": 0.05}})
 
 
 @pytest.fixture()
 def client(tmp_path: Path, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.yaml").write_text("{}\n")
     client = tracking.connect(tmp_path)
     tracking.ensure_experiment(client, "gate-test", tmp_path)
     return client
 
 
-def add_version(client, name: str, fid: float) -> str:
+def add_version(client, name: str, rule: GateRule = FID, **metrics: float) -> str:
+    """A registered version whose run logged `metrics`, gated like the register stage does."""
     import mlflow
 
     experiment = client.get_experiment_by_name("gate-test")
     with mlflow.start_run(experiment_id=experiment.experiment_id) as run:
-        pass
+        mlflow.log_metrics(metrics)
     if not client.search_registered_models(f"name='{name}'"):
         client.create_registered_model(name)
-    version = client.create_model_version(name, source=run.info.artifact_uri, run_id=run.info.run_id).version
-    client.set_model_version_tag(name, version, "metric.fid_digits", str(fid))
-    return str(version)
+    version = str(client.create_model_version(name, source=run.info.artifact_uri, run_id=run.info.run_id).version)
+    registry.register_challenger(client, name, version, rule)
+    return version
 
 
-def gate(client, name: str, version: str, direction: str = "minimize") -> dict:
-    return tracking.champion_gate(client, name, version, "fid_digits", direction, "champion")
+def alias(client, name: str, which: str) -> str | None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(client.get_model_version_by_alias(name, which).version)
+    except MlflowException:
+        return None
 
 
-def champion(client, name: str) -> str:
-    return str(client.get_model_version_by_alias(name, "champion").version)
+# --- the rule itself (pure) ---------------------------------------------------------------------
+
+def test_judge_needs_the_margin_and_respects_guards() -> None:
+    champion = {"fid_digits": 10.0, "recall": 0.60}
+    assert judge(FID, {"fid_digits": 9.0, "recall": 0.60}, champion)[0] is True
+    assert judge(FID, {"fid_digits": 9.8, "recall": 0.60}, champion)[0] is False  # better, by less than 0.5
+    passed, why = judge(FID, {"fid_digits": 8.0, "recall": 0.50}, champion)
+    assert not passed and "guard recall" in why  # better FID, recall 0.10 worse
+    assert judge(FID, {"fid_digits": 8.0, "recall": 0.56}, champion)[0] is True  # within tolerance
+    assert judge(FID, {"fid_digits": 9.0}, None) == (True, "no champion yet")
+    assert judge(FID, {"recall": 1.0}, champion)[0] is False
+    psnr = GateRule(metric="psnr", direction="maximize", margin=0.2)
+    assert judge(psnr, {"psnr": 20.3}, {"psnr": 20.0})[0] and not judge(psnr, {"psnr": 20.1}, {"psnr": 20.0})[0]
 
 
-def test_first_version_becomes_champion_then_only_better_moves_it(client) -> None:
+# --- against the store ----------------------------------------------------------------------------
+
+def test_every_version_is_challenger_and_only_a_clear_win_moves_champion(client) -> None:
     name = "ganpipe-dcgan-digits"
-    v1 = add_version(client, name, 10.0)
-    assert gate(client, name, v1)["decision"] == "promoted" and champion(client, name) == v1
+    v1 = add_version(client, name, fid_digits=10.0, recall=0.6)
+    assert alias(client, name, "champion") == v1 == alias(client, name, "challenger")
 
-    v2 = add_version(client, name, 12.0)
-    decision = gate(client, name, v2)
-    assert decision["decision"] == "kept" and champion(client, name) == v1
-    assert decision["candidate_value"] == 12.0 and decision["champion_value"] == 10.0
+    v2 = add_version(client, name, fid_digits=9.8, recall=0.6)  # better by less than the margin
+    assert alias(client, name, "challenger") == v2 and alias(client, name, "champion") == v1
+    v3 = add_version(client, name, fid_digits=8.0, recall=0.4)  # better primary, guard worse
+    assert alias(client, name, "champion") == v1
+    tags = client.get_model_version(name, v3).tags
+    assert tags["gate.decision"] == "kept" and "guard recall" in tags["gate.reason"]
+    assert "guard recall" in client.get_model_version(name, v3).description
 
-    v3 = add_version(client, name, 8.5)
-    assert gate(client, name, v3)["decision"] == "promoted" and champion(client, name) == v3
-    tags = client.get_model_version(name, v2).tags
-    assert tags["gate.decision"] == "kept" and tags["gate.champion_value"] == "10.0"
+    v4 = add_version(client, name, fid_digits=9.0, recall=0.62)  # better by the margin
+    assert alias(client, name, "champion") == v4 and alias(client, name, "previous-champion") == v1
+    assert client.get_model_version(name, v4).tags["gate.champion_value"] == "10.0"
 
 
-def test_maximize_direction(client) -> None:
-    name = "ganpipe-maximize"
-    v1 = add_version(client, name, 1.0)
-    gate(client, name, v1, "maximize")
-    v2 = add_version(client, name, 2.0)
-    assert gate(client, name, v2, "maximize")["decision"] == "promoted" and champion(client, name) == v2
+def test_force_promotes_and_rollback_restores(client) -> None:
+    name = "ganpipe-rollback"
+    v1 = add_version(client, name, fid_digits=10.0)
+    v2 = add_version(client, name, fid_digits=30.0)
+    assert registry.apply_gate(client, name, v2)["decision"] == "kept"
+    decision = registry.apply_gate(client, name, v2, force=True)
+    assert decision["decision"] == "promoted" and decision["reason"].startswith("forced")
+    assert alias(client, name, "champion") == v2 and alias(client, name, "previous-champion") == v1
+
+    registry.rollback(client, name)
+    assert alias(client, name, "champion") == v1 and alias(client, name, "previous-champion") == v2
+    registry.rollback(client, name)  # a second rollback undoes the first
+    assert alias(client, name, "champion") == v2
+
+
+def test_cli_promote_rollback_models(client, capsys) -> None:
+    name = "ganpipe-cli"
+    v1 = add_version(client, name, fid_digits=10.0)
+    v2 = add_version(client, name, fid_digits=12.0)
+    assert main(["promote", name, "--version", v2]) == 1
+    assert "promote refused" in capsys.readouterr().err and alias(client, name, "champion") == v1
+    assert main(["promote", name, "--version", v2, "--force"]) == 0
+    assert alias(client, name, "champion") == v2
+    assert main(["rollback", name]) == 0 and alias(client, name, "champion") == v1
+    capsys.readouterr()
+    assert main(["models"]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[0]
+    assert line.startswith(name) and "versions=2" in line and "champion=v1" in line and "fid_digits=10" in line
+
+
+@pytest.mark.parametrize("args, message", [
+    (["promote", "nobody", "--version", "1"], "no registered model 'nobody'"),
+    (["promote", "ganpipe-errors", "--version", "7"], "ganpipe-errors: no version 7 (versions: 1)"),
+    (["rollback", "ganpipe-errors"], "no 'previous-champion' alias"),
+])
+def test_registry_commands_fail_in_one_line(client, capsys, args, message) -> None:
+    add_version(client, "ganpipe-errors", fid_digits=1.0)
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+
+
+def test_unreachable_server_is_named(client, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    assert main(["models"]) != 0
+    assert "MLFLOW_TRACKING_URI=http://127.0.0.1:9: tracking server unreachable" in capsys.readouterr().err
+
+
+def test_rule_round_trips_and_names_the_metric() -> None:
+    from ganpipe.config import load_config
+
+    config = load_config(Path(__file__).resolve().parents[1] / "params.yaml")
+    rule = GateRule.from_config(config.registry, "digits", "dcgan")
+    assert rule.metric == "fid_digits" and GateRule.from_json(rule.to_json()) == rule
+    with pytest.raises(GanpipeError, match="no gate rule"):
+        registry.version_rule(type("V", (), {"tags": {}, "name": "m", "version": "1"})())

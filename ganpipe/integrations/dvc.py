@@ -6,8 +6,6 @@ the deps and params they came from, so `dvc status` is clean and `dvc repro` has
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 from pathlib import Path
 
@@ -43,7 +41,8 @@ def track_output(root: Path, path: Path) -> str | None:
     import yaml
     from dvc.repo import Repo
 
-    with Repo(str(root)) as repo, contextlib.redirect_stdout(io.StringIO()):  # DVC's git hints would break our JSON
+    with Repo(str(root)) as repo:
+        repo.scm_context.quiet = True  # its "git add" hint would land in our JSON on stdout
         repo.add(str(path.relative_to(root)))
     dvc_file = path.with_name(path.name + ".dvc")
     outs = (yaml.safe_load(dvc_file.read_text()) or {}).get("outs", [{}])

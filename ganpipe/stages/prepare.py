@@ -50,4 +50,8 @@ def prepare_folder(config: Config, dataset: str, data_dir: Path, paths: ProjectP
     arrays = build_from_folder(data_dir, config.data)  # every file read (or refused) before anything is written
     manifest = write_prepared(arrays, paths.prepared(dataset), dataset, config_to_dict(config.data))
     dvc_md5 = track_output(paths.root, paths.prepared(dataset))
-    return manifest | ({"dvc_md5": dvc_md5} if dvc_md5 else {})
+    if dvc_md5 is None:
+        return manifest
+    dvc_file = paths.prepared(dataset).with_name(f"{dataset}.dvc").relative_to(paths.root)
+    return manifest | {"dvc_md5": dvc_md5, "dvc_file": str(dvc_file),
+                       "next": f"git add {dvc_file} && git commit (and `dvc push` to share the data)"}

@@ -1,4 +1,5 @@
-"""Stage 5: one MLflow run with params, loss curves, metrics and samples; register G; apply the gate."""
+"""Stage 5: one MLflow run with params, loss curves, metrics and samples; register G as the
+challenger; apply the champion gate (ganpipe/integrations/registry.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from ganpipe import tracking
 from ganpipe.checkpoint import load_checkpoint, variant_from_checkpoint
 from ganpipe.config import Config, PipelineSpec
 from ganpipe.errors import GanpipeError
+from ganpipe.integrations import registry
+from ganpipe.integrations.registry import GateRule
 from ganpipe.paths import ProjectPaths
 from ganpipe.stages.common import read_json, write_json
 from ganpipe.sampling import sampling_net
@@ -92,7 +95,8 @@ def register(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dic
         )
         version = str(info.registered_model_version)
         client.set_model_version_tag(name, version, f"metric.{metric}", str(metrics[metric]))
-        decision = tracking.champion_gate(client, name, version, metric, config.registry.direction, config.registry.champion_alias)
+        decision = registry.register_challenger(client, name, version, GateRule.from_config(
+            config.registry, pipeline.dataset, pipeline.variant))
         mlflow.set_tags({f"gate.{key}": str(value) for key, value in decision.items()})
         if decision["champion_value"] is not None:
             mlflow.log_metric(f"gate/{config.registry.champion_alias}_{metric}", decision["champion_value"])

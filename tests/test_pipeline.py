@@ -127,3 +127,13 @@ def test_changing_a_train_param_reruns_train_evaluate_register_only(pipeline_pro
     assert json.loads(dvc(pipeline_project, "status", "--json").stdout) == {}
     versions = local_client(pipeline_project).search_model_versions(f"name='{NAME}'")
     assert sorted(int(v.version) for v in versions) == [1, 2]
+    # The second run is the challenger; champion goes to whichever the recorded gate rule prefers.
+    from ganpipe.integrations.registry import GateRule, judge
+
+    client = local_client(pipeline_project)
+    assert str(client.get_model_version_by_alias(NAME, "challenger").version) == "2"
+    v1, v2 = (client.get_model_version(NAME, v) for v in ("1", "2"))
+    m1, m2 = (client.get_run(v.run_id).data.metrics for v in (v1, v2))
+    wins, _ = judge(GateRule.from_json(v2.tags["gate.rule"]), m2, m1)
+    assert str(client.get_model_version_by_alias(NAME, "champion").version) == ("2" if wins else "1")
+    assert v2.tags["gate.decision"] == ("promoted" if wins else "kept") and v2.tags["gate.reason"] in v2.description

@@ -155,9 +155,9 @@ def _check_names(pipeline, layout: str | None) -> None:
 
 
 def _print(payload: dict[str, Any]) -> None:
-    import json
+    from ganpipe.model_commands import print_json
 
-    print(json.dumps(payload, indent=2, sort_keys=True, default=str))
+    print_json(payload)
 
 
 def _run_command(args: argparse.Namespace) -> int:
@@ -175,12 +175,12 @@ def _run_command(args: argparse.Namespace) -> int:
         for name, info in DATASETS.items():
             print(f"{name:{width}s}  {info.description}")
         return 0
-    if args.command == "sample":
-        return _sample(args)
-    if args.command == "translate":
-        return _translate(args)
-    if args.command in ("models", "promote", "rollback"):
-        return _registry_command(args)
+    if args.command in ("sample", "translate", "models", "promote", "rollback"):
+        from ganpipe import model_commands
+
+        run = {"sample": model_commands.sample, "translate": model_commands.translate}.get(
+            args.command, model_commands.registry_command)
+        return run(args)
 
     config, pipeline, layout = _load(args)
     from ganpipe.paths import ProjectPaths
@@ -203,95 +203,6 @@ def _run_command(args: argparse.Namespace) -> int:
     else:
         result = getattr(stages, args.command)(config, pipeline, paths)
     _print(result)
-    return 0
-
-
-def _registry_command(args: argparse.Namespace) -> int:
-    from ganpipe import tracking
-    from ganpipe.config import load_config
-    from ganpipe.integrations import registry
-
-    config = load_config(args.params, args.overrides)
-    client = tracking.connect(Path.cwd())
-    aliases = registry.GateRule(metric=config.registry.metric, direction=config.registry.direction,
-                                champion=config.registry.champion_alias, challenger=config.registry.challenger_alias,
-                                previous=config.registry.previous_alias)
-    if args.command == "models":
-        rows = registry.model_table(client, config.registry.champion_alias)
-        if not rows:
-            print(f"no registered models at {tracking.tracking_uri(Path.cwd())}")
-        for row in rows:
-            alias_text = ", ".join(f"{alias}=v{version}" for alias, version in row["aliases"].items()) or "-"
-            print(f"{row['name']}  versions={row['versions']}  {alias_text}  {row.get('champion_metric', '')}".rstrip())
-        return 0
-    if args.command == "rollback":
-        _print(registry.rollback(client, args.name, aliases))
-        return 0
-    decision = registry.apply_gate(client, args.name, args.version, force=args.force)
-    _print(decision)
-    if decision["decision"] != "promoted" and not args.force:
-        print(f"ganpipe: promote refused: {decision['reason']} (--force to promote anyway)", file=sys.stderr)
-        return 1
-    return 0
-
-
-def _sample(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from ganpipe.checkpoint import variant_from_checkpoint
-    from ganpipe.sampling import generate, sampling_net, save_picture, to_unit_range
-    from ganpipe.tracking import load_model_checkpoint
-
-    if args.n < 1:
-        raise GanpipeError(f"-n {args.n}: must be at least 1")
-    suffix = args.out.suffix.lower()
-    if suffix not in (".npy", ".png"):
-        raise GanpipeError(f"--out {args.out}: expected a .npy or .png file")
-    variant, nets = variant_from_checkpoint(load_model_checkpoint(args.model, Path.cwd()))
-    labels = None
-    if args.label is not None:
-        if not variant.conditional:
-            raise GanpipeError(f"--label {args.label}: {args.model} is a {variant.name} model, which is not conditional")
-        if not 0 <= args.label < variant.data.num_classes:
-            raise GanpipeError(f"--label {args.label}: {args.model} knows classes 0..{variant.data.num_classes - 1}")
-        import torch
-
-        labels = torch.full((args.n,), args.label, dtype=torch.long)
-    samples = generate(variant, sampling_net(nets), args.n, args.seed, labels=labels)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".npy":
-        # Images in [0, 1] like the source; points in data coordinates.
-        np.save(args.out, to_unit_range(samples) if samples.dim() == 4 else samples.numpy().astype(np.float32))
-    else:
-        save_picture(samples, args.out, nrow=max(1, int(round(args.n**0.5))))
-    print(f"wrote {args.n} samples to {args.out}")
-    return 0
-
-
-def _translate(args: argparse.Namespace) -> int:
-    import torch
-
-    from ganpipe.checkpoint import variant_from_checkpoint
-    from ganpipe.imageio import image_files, read_image, write_image
-    from ganpipe.sampling import sampling_net, translate
-    from ganpipe.tracking import load_model_checkpoint
-
-    files = image_files(args.input)
-    variant, nets = variant_from_checkpoint(load_model_checkpoint(args.model, Path.cwd()))
-    if not variant.translates:
-        raise GanpipeError(f"--model {args.model}: a {variant.name} model generates from noise; it does not translate images")
-    if args.direction == "BtoA":
-        if "G_BA" not in nets:
-            raise GanpipeError(f"--direction BtoA: a {variant.name} model translates A to B only")
-        G, input_shape = nets["G_BA"], variant.data.shape
-    else:
-        G, input_shape = sampling_net(nets), variant.data.input_shape
-    inputs = torch.stack([read_image(path, input_shape[0], input_shape[-1]) for path in files])  # all read before any is written
-    outputs = translate(variant, G, inputs)
-    args.out.mkdir(parents=True, exist_ok=True)
-    for path, image in zip(files, outputs):
-        write_image(image, args.out / f"{path.stem}.png")
-    print(f"wrote {len(files)} translated images to {args.out}")
     return 0
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ import numpy as np
 
 from ganpipe.config import DataConfig
 from ganpipe.errors import GanpipeError
-from ganpipe.imageio import IMAGE_SUFFIXES
+from ganpipe.imageio import IMAGE_SUFFIXES, image_files
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +42,6 @@ _GREY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
 
 class BadImage(GanpipeError):
     """One image file that cannot be used (skippable with data.on_bad_image: skip)."""
-
-
-def _images_in(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        raise GanpipeError(f"{folder}: folder not found")
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise GanpipeError(f"{folder}: no PNG or JPEG images in this folder")
-    return files
 
 
 def detect_layout(root: Path) -> str:
@@ -95,19 +87,19 @@ class _Reader:
         self.skipped.append(str(error))
 
     def _open(self, path: Path):
+        import io
+
         from PIL import Image, UnidentifiedImageError
 
         try:
-            self.digest.update(path.name.encode() + path.read_bytes())
-            with Image.open(path) as image:
+            data = path.read_bytes()  # read once: for the hash and for PIL
+            self.digest.update(path.name.encode() + data)
+            with Image.open(io.BytesIO(data)) as image:
                 image.load()
                 return image.copy()
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
             reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
             raise BadImage(f"{path}: not a readable image ({reason})") from None
-
-    def _channels(self, image) -> int:
-        return 1 if image.mode in _GREY_MODES else 3
 
     def _to_array(self, image, channels: int) -> np.ndarray:
         from PIL import Image
@@ -118,47 +110,45 @@ class _Reader:
         pixels = np.asarray(image, dtype=np.float32) / 127.5 - 1
         return pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
 
-    def read_domain(self, files: list[Path], what: str) -> tuple[list[np.ndarray], list[Path]]:
-        """The images of one domain (all with the first readable image's channel count)."""
-        images, kept, channels, first = [], [], None, None
+    def _read(self, files: list[Path], what: str, split: Callable[[Path, Any], tuple[Any, ...]]
+              ) -> tuple[list[tuple[np.ndarray, ...]], list[Path]]:
+        """Each usable file's images (as `split` cuts them from it), all with the channel count of
+        the first usable file, and the files they came from."""
+        read, kept, channels, first = [], [], None, None
         for path in files:
             try:
                 image = self._open(path)
+                parts = split(path, image)
+                count = 1 if image.mode in _GREY_MODES else 3
                 if channels is None:
-                    channels, first = self._channels(image), path
-                elif self._channels(image) != channels:
-                    raise BadImage(f"{path}: {self._channels(image)} channel(s) (mode {image.mode}), but {what} "
-                                   f"images have {channels} (first: {first.name})")
-                images.append(self._to_array(image, channels))
+                    channels, first = count, path
+                elif count != channels:
+                    raise BadImage(f"{path}: {count} channel(s) (mode {image.mode}), but {what} images have "
+                                   f"{channels} (first: {first.name})")
+                read.append(tuple(self._to_array(part, channels) for part in parts))
                 kept.append(path)
             except BadImage as error:
                 self._bad(error)
-        if not images:
+        if not read:
             raise GanpipeError(f"{files[0].parent}: no usable images (all {len(files)} skipped)")
-        return images, kept
+        return read, kept
+
+    def read_domain(self, files: list[Path], what: str) -> tuple[list[np.ndarray], list[Path]]:
+        """The images of one domain."""
+        read, kept = self._read(files, what, lambda path, image: (image,))
+        return [image for (image,) in read], kept
 
     def read_aligned(self, files: list[Path]) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """A and B halves of side-by-side images."""
-        a_images, b_images, channels, first = [], [], None, None
-        for path in files:
-            try:
-                image = self._open(path)
-                width, height = image.size
-                if width % 2 or width != 2 * height:
-                    raise BadImage(f"{path}: {width}x{height}: an aligned A|B image must be exactly twice "
-                                   "as wide as it is high")
-                if channels is None:
-                    channels, first = self._channels(image), path
-                elif self._channels(image) != channels:
-                    raise BadImage(f"{path}: {self._channels(image)} channel(s) (mode {image.mode}), but the "
-                                   f"other images have {channels} (first: {first.name})")
-                a_images.append(self._to_array(image.crop((0, 0, height, height)), channels))
-                b_images.append(self._to_array(image.crop((height, 0, width, height)), channels))
-            except BadImage as error:
-                self._bad(error)
-        if not a_images:
-            raise GanpipeError(f"{files[0].parent}: no usable images (all {len(files)} skipped)")
-        return a_images, b_images
+        def halves(path: Path, image) -> tuple[Any, Any]:
+            width, height = image.size
+            if width % 2 or width != 2 * height:
+                raise BadImage(f"{path}: {width}x{height}: an aligned A|B image must be exactly twice "
+                               "as wide as it is high")
+            return image.crop((0, 0, height, height)), image.crop((height, 0, width, height))
+
+        read, _ = self._read(files, "the other", halves)
+        return [a for a, _ in read], [b for _, b in read]
 
 
 def _stack(images: list[np.ndarray]) -> np.ndarray:
@@ -175,8 +165,8 @@ def _pair_key(path: Path) -> str:
 
 def _aligned(root: Path, reader: _Reader) -> dict[str, Any]:
     test_folder = root / "test" if (root / "test").is_dir() else root / "val"
-    train_a, train_b = reader.read_aligned(_images_in(root / "train"))
-    test_a, test_b = reader.read_aligned(_images_in(test_folder))
+    train_a, train_b = reader.read_aligned(image_files(root / "train"))
+    test_a, test_b = reader.read_aligned(image_files(test_folder))
     return {"train_a": _stack(train_a), "train_x": _stack(train_b), "test_a": _stack(test_a), "test_x": _stack(test_b),
             "info": {"paired_test": True, "test_folder": test_folder.name}}
 
@@ -185,7 +175,7 @@ def _unpaired(root: Path, reader: _Reader) -> dict[str, Any]:
     arrays: dict[str, np.ndarray] = {}
     kept: dict[str, list[Path]] = {}
     for folder, key in (("trainA", "train_a"), ("trainB", "train_x"), ("testA", "test_a"), ("testB", "test_x")):
-        images, kept[folder] = reader.read_domain(_images_in(root / folder), folder)
+        images, kept[folder] = reader.read_domain(image_files(root / folder), folder)
         arrays[key] = _stack(images)
     keys_a, keys_b = [_pair_key(p) for p in kept["testA"]], [_pair_key(p) for p in kept["testB"]]
     paired = len(set(keys_a)) == len(keys_a) and sorted(keys_a) == sorted(keys_b)
@@ -204,7 +194,7 @@ def _classes(root: Path, reader: _Reader, config: DataConfig) -> dict[str, Any]:
     loose = [p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
     if folders and loose:
         raise GanpipeError(f"{root}: images beside class folders ({loose[0].name}); put every image in a class folder")
-    groups = [(p.name, _images_in(p)) for p in folders] if folders else [(root.name, _images_in(root))]
+    groups = [(p.name, image_files(p)) for p in folders] if folders else [(root.name, image_files(root))]
     images: list[np.ndarray] = []
     labels: list[int] = []
     channels_of_first = None
@@ -240,12 +230,11 @@ def build_from_folder(root: Path, config: DataConfig) -> dict[str, Any]:
         arrays = _classes(root, reader, config)
     for split in ("train", "test"):
         arrays.setdefault(f"{split}_y", _no_labels(len(arrays[f"{split}_x"])))
-    if "train_a" in arrays and arrays["train_a"].shape[1:] != arrays["test_a"].shape[1:]:
-        raise GanpipeError(f"{root}: A images have {arrays['train_a'].shape[1]} channel(s) in train but "
-                           f"{arrays['test_a'].shape[1]} in test")
-    if arrays["train_x"].shape[1:] != arrays["test_x"].shape[1:]:
-        raise GanpipeError(f"{root}: B images have {arrays['train_x'].shape[1]} channel(s) in train but "
-                           f"{arrays['test_x'].shape[1]} in test")
+    for domain, kind in (("A", "a"), ("B", "x")):
+        train, test = arrays.get(f"train_{kind}"), arrays.get(f"test_{kind}")
+        if train is not None and train.shape[1:] != test.shape[1:]:
+            raise GanpipeError(f"{root}: {domain} images have {train.shape[1]} channel(s) in train but "
+                               f"{test.shape[1]} in test")
     arrays["source"] = np.frombuffer(reader.digest.digest(), dtype=np.uint8)
     arrays["info"] = {"kind": "folder", "layout": layout, "source_dir": str(root.resolve()),
                       "paired": layout == "aligned", "labelled": False, **arrays["info"], "skipped": reader.skipped}

@@ -34,16 +34,20 @@ def commit_stage(root: Path, stage: str) -> bool:
     return True
 
 
-def track_output(root: Path, path: Path) -> str | None:
-    """`dvc add <path>`: cache the folder and write <path>.dvc; its md5, or None without a DVC project."""
+def track_output(root: Path, path: Path) -> Path | None:
+    """`dvc add <path>`: cache the folder and write <path>.dvc (returned); None without a DVC project."""
     if not (root / ".dvc").is_dir():
         return None
-    import yaml
     from dvc.repo import Repo
 
     with Repo(str(root)) as repo:
         repo.scm_context.quiet = True  # its "git add" hint would land in our JSON on stdout
         repo.add(str(path.relative_to(root)))
-    dvc_file = path.with_name(path.name + ".dvc")
-    outs = (yaml.safe_load(dvc_file.read_text()) or {}).get("outs", [{}])
-    return outs[0].get("md5")
+    return path.with_name(path.name + ".dvc")
+
+
+def tracked_md5(dvc_file: Path) -> str | None:
+    """The md5 a .dvc file records for its output."""
+    import yaml
+
+    return ((yaml.safe_load(dvc_file.read_text()) or {}).get("outs") or [{}])[0].get("md5")

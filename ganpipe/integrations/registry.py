@@ -116,7 +116,8 @@ def apply_gate(client, name: str, version: str, rule: GateRule | None = None, fo
     """Judge `version` against the champion and move the aliases if it passes (or `force`)."""
     candidate_version = _model_version(client, name, version)
     rule = version_rule(candidate_version, rule)
-    client.set_model_version_tag(name, str(version), "gate.rule", rule.to_json())
+    if "gate.rule" not in candidate_version.tags:
+        client.set_model_version_tag(name, str(version), "gate.rule", rule.to_json())
     current = _alias_version(client, name, rule.champion)
     candidate = version_metrics(client, candidate_version)
     if current is not None and str(current.version) == str(version):
@@ -149,26 +150,24 @@ def apply_gate(client, name: str, version: str, rule: GateRule | None = None, fo
 
 def register_challenger(client, name: str, version: str, rule: GateRule) -> dict[str, Any]:
     """A newly registered version: alias `challenger`, then the gate."""
-    client.set_model_version_tag(name, str(version), "gate.rule", rule.to_json())
     client.set_registered_model_alias(name, rule.challenger, str(version))
     return apply_gate(client, name, version, rule)
 
 
-def rollback(client, name: str, rule: GateRule | None = None) -> dict[str, Any]:
-    """champion <- previous-champion; the demoted version becomes previous-champion (so a second
-    rollback undoes the first)."""
-    rule = rule or GateRule(metric="", direction="minimize")
+def rollback(client, name: str, champion: str = "champion", previous: str = "previous-champion") -> dict[str, Any]:
+    """`champion` <- `previous`; the demoted version becomes `previous` (so a second rollback
+    undoes the first)."""
     _check_name(client, name)
-    current = _alias_version(client, name, rule.champion)
-    previous = _alias_version(client, name, rule.previous)
-    if previous is None:
-        raise GanpipeError(f"{name}: no '{rule.previous}' alias to roll back to")
-    client.set_registered_model_alias(name, rule.champion, str(previous.version))
+    current = _alias_version(client, name, champion)
+    restored = _alias_version(client, name, previous)
+    if restored is None:
+        raise GanpipeError(f"{name}: no '{previous}' alias to roll back to")
+    client.set_registered_model_alias(name, champion, str(restored.version))
     if current is not None:
-        client.set_registered_model_alias(name, rule.previous, str(current.version))
+        client.set_registered_model_alias(name, previous, str(current.version))
         client.set_model_version_tag(name, str(current.version), "gate.rolled_back", "true")
-    return {"model_name": name, rule.champion: str(previous.version),
-            rule.previous: None if current is None else str(current.version)}
+    return {"model_name": name, champion: str(restored.version),
+            previous: None if current is None else str(current.version)}
 
 
 def _check_name(client, name: str) -> None:

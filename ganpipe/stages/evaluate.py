@@ -78,7 +78,8 @@ def translation_metrics(pipeline: PipelineSpec, paths: ProjectPaths, data: Prepa
 
     truth, inputs = torch.from_numpy(data.test_x), torch.from_numpy(data.test_a)
     metrics: dict[str, Any] = {}
-    if data.info.get("paired_test", True):
+    paired = data.info.get("paired_test", True)
+    if paired:
         mean_b = torch.from_numpy(data.train_x).mean(dim=0, keepdim=True).expand_as(truth)
         metrics.update(paired_scores(outputs, truth))
         for baseline, guess in (("identity", inputs), ("mean_b", mean_b)):
@@ -89,7 +90,7 @@ def translation_metrics(pipeline: PipelineSpec, paths: ProjectPaths, data: Prepa
     classifier = load_evaluator(paths, pipeline.dataset)
     metrics[f"fid_{pipeline.dataset}"] = classifier_fid(classifier, truth, outputs)
     metrics[f"fid_{pipeline.dataset}_floor"] = classifier_fid(classifier, truth, torch.from_numpy(data.train_x))
-    metrics["num_test_pairs" if data.info.get("paired_test", True) else "num_test_inputs"] = len(inputs)
+    metrics["num_test_pairs" if paired else "num_test_inputs"] = len(inputs)
     return metrics
 
 

@@ -16,25 +16,29 @@ from ganpipe.data import DATASETS, get_dataset
 from ganpipe.data.folders import build_from_folder
 from ganpipe.data.prepared import write_prepared
 from ganpipe.errors import GanpipeError
-from ganpipe.integrations.dvc import track_output
+from ganpipe.integrations.dvc import track_output, tracked_md5
 from ganpipe.paths import ProjectPaths
+
+
+def _prepared_manifest(paths: ProjectPaths, dataset: str) -> dict[str, Any] | None:
+    manifest = paths.prepared(dataset) / "manifest.json"
+    return json.loads(manifest.read_text()) if manifest.is_file() else None
 
 
 def prepared_folder_info(paths: ProjectPaths, dataset: str) -> dict[str, Any] | None:
     """The `info` of a folder dataset prepared earlier under this name, else None."""
-    manifest = paths.prepared(dataset) / "manifest.json"
-    if not manifest.is_file():
-        return None
-    info = json.loads(manifest.read_text()).get("info", {})
+    info = (_prepared_manifest(paths, dataset) or {}).get("info", {})
     return info if info.get("kind") == "folder" else None
 
 
 def prepare(config: Config, dataset: str, paths: ProjectPaths, data_dir: str | Path | None = None) -> dict[str, Any]:
     if data_dir is not None:
         return prepare_folder(config, dataset, Path(data_dir), paths)
-    if dataset not in DATASETS and (info := prepared_folder_info(paths, dataset)) is not None:
+    if dataset not in DATASETS:
         # A folder dataset is frozen when first prepared; later runs use that copy (its DVC hash).
-        return json.loads((paths.prepared(dataset) / "manifest.json").read_text()) | {"reused": info["source_dir"]}
+        manifest = _prepared_manifest(paths, dataset) or {}
+        if manifest.get("info", {}).get("kind") == "folder":
+            return manifest | {"reused": manifest["info"]["source_dir"]}
     info = get_dataset(dataset)
     arrays = info.build(config.data)
     return write_prepared(arrays, paths.prepared(dataset), dataset, config_to_dict(config.data))
@@ -49,9 +53,9 @@ def prepare_folder(config: Config, dataset: str, data_dir: Path, paths: ProjectP
                            f"pass --name to prepare {data_dir} beside it")
     arrays = build_from_folder(data_dir, config.data)  # every file read (or refused) before anything is written
     manifest = write_prepared(arrays, paths.prepared(dataset), dataset, config_to_dict(config.data))
-    dvc_md5 = track_output(paths.root, paths.prepared(dataset))
-    if dvc_md5 is None:
+    dvc_file = track_output(paths.root, paths.prepared(dataset))
+    if dvc_file is None:
         return manifest
-    dvc_file = paths.prepared(dataset).with_name(f"{dataset}.dvc").relative_to(paths.root)
-    return manifest | {"dvc_md5": dvc_md5, "dvc_file": str(dvc_file),
+    dvc_file = dvc_file.relative_to(paths.root)
+    return manifest | {"dvc_md5": tracked_md5(paths.root / dvc_file), "dvc_file": str(dvc_file),
                        "next": f"git add {dvc_file} && git commit (and `dvc push` to share the data)"}

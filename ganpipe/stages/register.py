@@ -14,6 +14,7 @@ from ganpipe.checkpoint import load_checkpoint, variant_from_checkpoint
 from ganpipe.config import Config, PipelineSpec
 from ganpipe.errors import GanpipeError
 from ganpipe.integrations import registry
+from ganpipe.integrations.dvc import tracked_md5
 from ganpipe.integrations.registry import GateRule
 from ganpipe.paths import ProjectPaths
 from ganpipe.stages.common import read_json, write_json
@@ -25,16 +26,12 @@ def model_name(config: Config, pipeline: PipelineSpec) -> str:
     return config.registry.name_template.format(variant=pipeline.variant, dataset=pipeline.dataset)
 
 
-def primary_metric(config: Config, pipeline: PipelineSpec) -> str:
-    return config.registry.metric.format(dataset=pipeline.dataset, variant=pipeline.variant)
-
-
 def dvc_data_hash(paths: ProjectPaths, dataset: str) -> str | None:
     """The md5 DVC recorded for the prepared dataset: in its .dvc file (a --data-dir dataset)
     or in dvc.lock (a built-in one, once DVC ran or committed its stage)."""
     dvc_file = paths.prepared(dataset).with_name(f"{dataset}.dvc")
     if dvc_file.is_file():
-        return ((yaml.safe_load(dvc_file.read_text()) or {}).get("outs") or [{}])[0].get("md5")
+        return tracked_md5(dvc_file)
     lock = paths.root / "dvc.lock"
     if not lock.is_file():
         return None
@@ -60,7 +57,8 @@ def register(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dic
     variant, nets = variant_from_checkpoint(checkpoint)
     manifest_path = paths.prepared(pipeline.dataset) / "manifest.json"
     name = model_name(config, pipeline)
-    metric = primary_metric(config, pipeline)
+    rule = GateRule.from_config(config.registry, pipeline.dataset, pipeline.variant)
+    metric = rule.metric
     if metric not in metrics:
         raise GanpipeError(f"registry.metric={config.registry.metric!r}: no metric '{metric}' in {paths.metrics(pipeline.name)}")
 
@@ -95,8 +93,7 @@ def register(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dic
         )
         version = str(info.registered_model_version)
         client.set_model_version_tag(name, version, f"metric.{metric}", str(metrics[metric]))
-        decision = registry.register_challenger(client, name, version, GateRule.from_config(
-            config.registry, pipeline.dataset, pipeline.variant))
+        decision = registry.register_challenger(client, name, version, rule)
         mlflow.set_tags({f"gate.{key}": str(value) for key, value in decision.items()})
         if decision["champion_value"] is not None:
             mlflow.log_metric(f"gate/{config.registry.champion_alias}_{metric}", decision["champion_value"])

@@ -44,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="the whole pipeline as a Prefect flow")
     _pipeline_args(run)
     _data_dir_args(run)
+    run.add_argument("--all", action="store_true",
+                     help="every pipeline of the `reproduce` set (or --pipeline-set), as subflows; exit 1 if any failed")
+    run.add_argument("--only", metavar="A,B", help="these pipelines (names as in params.yaml, e.g. dcgan-digits)")
+    run.add_argument("--pipeline-set", metavar="NAME", help="with --all: a set of reproduce_sets, e.g. zoo")
     _common(run)
     prepare = commands.add_parser("prepare", help="stage: prepare a built-in dataset or a folder of images")
     prepare.add_argument("--dataset", help="dataset (default: run.dataset in params)")
@@ -79,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = commands.add_parser("rollback", help="champion <- previous-champion")
     rollback.add_argument("name", metavar="NAME", help="registered model name")
     _common(rollback)
+    lineage = commands.add_parser("lineage", help="where a registered version came from, and how to make it again")
+    lineage.add_argument("ref", metavar="REF", help="models:/NAME@ALIAS, models:/NAME/VERSION, or NAME (its champion)")
+    lineage.add_argument("--json", action="store_true", help="print the record as JSON")
+    _common(lineage)
 
     translate = commands.add_parser("translate", help="translate images with an image-to-image model")
     translate.add_argument("--model", required=True, metavar="REF",
@@ -160,6 +168,28 @@ def _print(payload: dict[str, Any]) -> None:
     print_json(payload)
 
 
+def _run_many(args: argparse.Namespace) -> int:
+    from ganpipe.config import load_config
+
+    given = [flag for flag, value in (("--variant", args.variant), ("--dataset", args.dataset),
+                                      ("--data-dir", args.data_dir), ("--name", args.name)) if value]
+    if given:
+        raise GanpipeError(f"{' '.join(given)}: not with --all/--only, which run the pipelines params.yaml lists")
+    if args.pipeline_set and not args.all:
+        raise GanpipeError(f"--pipeline-set {args.pipeline_set}: goes with --all")
+    only = [name.strip() for name in args.only.split(",") if name.strip()] if args.only else None
+    from flows.all_pipelines import run_all, select_pipelines
+
+    select_pipelines(load_config(args.params, args.overrides), args.pipeline_set, only)  # names checked before Prefect starts
+    summary = run_all(only, args.pipeline_set, args.params, list(args.overrides), str(Path.cwd()))
+    _print(summary)
+    if summary["failed"]:
+        print(f"ganpipe: {len(summary['failed'])} of {len(summary['pipelines'])} pipelines failed: "
+              f"{', '.join(summary['failed'])}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _run_command(args: argparse.Namespace) -> int:
     if args.command == "variants":
         from ganpipe.variants import VARIANTS
@@ -175,13 +205,16 @@ def _run_command(args: argparse.Namespace) -> int:
         for name, info in DATASETS.items():
             print(f"{name:{width}s}  {info.description}")
         return 0
-    if args.command in ("sample", "translate", "models", "promote", "rollback"):
+    if args.command in ("sample", "translate", "models", "promote", "rollback", "lineage"):
         from ganpipe import model_commands
 
-        run = {"sample": model_commands.sample, "translate": model_commands.translate}.get(
+        run = {"sample": model_commands.sample, "translate": model_commands.translate,
+               "lineage": model_commands.lineage_command}.get(
             args.command, model_commands.registry_command)
         return run(args)
 
+    if args.command == "run" and (args.all or args.only or args.pipeline_set):
+        return _run_many(args)
     config, pipeline, layout = _load(args)
     from ganpipe.paths import ProjectPaths
 

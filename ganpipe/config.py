@@ -24,6 +24,11 @@ class RunConfig(Section):
 
     variant: str = "dcgan"
     dataset: str = "digits"
+    # `ganpipe run --all` and the scheduled flows
+    concurrency: int = Field(1, ge=1, description="pipelines run at once by `ganpipe run --all`")
+    retries: int = Field(2, ge=0, description="retries of a stage that failed because a server did not answer")
+    retry_delay_s: float = Field(10.0, ge=0, description="first retry's delay; doubles with each retry")
+    timeout_minutes: float | None = Field(None, gt=0, description="a pipeline running longer fails (null: no limit)")
 
 
 class DataConfig(Section):
@@ -114,6 +119,8 @@ class EvalConfig(Section):
     num_samples: int = Field(2000, ge=2)
     batch_size: int = Field(250, ge=1)
     seed: int = 1234
+    every: int = Field(0, ge=0, description="steps between probes of the primary metric during training (0: off)")
+    every_samples: int = Field(500, ge=2, description="samples (or test pairs) each probe scores")
     inception_weights: str | None = None
     evaluator: EvaluatorConfig = EvaluatorConfig()
 

@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from ganpipe.errors import GanpipeError
+from ganpipe.errors import GanpipeError, ServiceUnavailable
 
 CHECKPOINT_FILE = "checkpoint.pt"
 LOSSES_FILE = "losses.jsonl"
+BEST_FILE = "best.pt"  # the best probed step's checkpoint (eval.every > 0)
 
 
 def check_ray_address(address: str | None, timeout_s: float = 5.0) -> None:
@@ -33,7 +34,7 @@ def check_ray_address(address: str | None, timeout_s: float = 5.0) -> None:
         with socket.create_connection((host, int(port)), timeout=timeout_s):
             pass
     except OSError as exc:
-        raise GanpipeError(f"RAY_ADDRESS={address!r}: Ray cluster unreachable ({exc})") from None
+        raise ServiceUnavailable(f"RAY_ADDRESS={address!r}: Ray cluster unreachable ({exc})") from None
 
 
 def init_ray(num_cpus_hint: int) -> None:
@@ -60,6 +61,7 @@ def _worker(loop_config: dict[str, Any]) -> None:
     from ganpipe.checkpoint import load_checkpoint, make_checkpoint, parameter_fingerprint, restore_state, save_checkpoint
     from ganpipe.config import Config, PipelineSpec
     from ganpipe.loop import Callback, TrainingState, train_loop
+    from ganpipe.metrics.probe import BestProbedCheckpoint
     from ganpipe.stats import LossLog, ProgressBar
     from ganpipe.variants import build_variant
 
@@ -82,11 +84,21 @@ def _worker(loop_config: dict[str, Any]) -> None:
     state = TrainingState(variant, nets, optimizers)
     losses = LossLog(every=config.train.log_every)
 
+    probe = loop_config.get("probe")
+    best = None  # rank 0 probes the primary metric and keeps the best step (eval.every > 0)
+    if probe is not None and rank == 0:
+        best = BestProbedCheckpoint(probe, config.eval.every, config.train.steps,
+                                    lambda state: make_checkpoint(state, config, pipeline))
+
     resume_from = ray.train.get_checkpoint()
     if resume_from is not None:
         with resume_from.as_directory() as directory:
-            restore_state(state, load_checkpoint(Path(directory) / CHECKPOINT_FILE))
+            resumed = load_checkpoint(Path(directory) / CHECKPOINT_FILE)
+            restore_state(state, resumed)
             losses.load(Path(directory) / LOSSES_FILE)
+            if best is not None:
+                best_file = Path(directory) / BEST_FILE
+                best.load_state_dict(resumed.get("probe", {}), best_file.read_bytes() if best_file.is_file() else None)
 
     class ReportToRay(Callback):
         def on_step(self, state: TrainingState, stats: dict[str, float]) -> None:
@@ -102,12 +114,16 @@ def _worker(loop_config: dict[str, Any]) -> None:
                 return
             checkpoint = make_checkpoint(state, config, pipeline)
             checkpoint["replica_fingerprints"] = {"G": fingerprints}
+            if best is not None:
+                checkpoint["probe"] = best.state_dict()
             with tempfile.TemporaryDirectory() as directory:
                 save_checkpoint(checkpoint, Path(directory) / CHECKPOINT_FILE)
                 losses.save(Path(directory) / LOSSES_FILE)
+                if best is not None and best.best_bytes is not None:
+                    (Path(directory) / BEST_FILE).write_bytes(best.best_bytes)
                 ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(directory))
 
-    callbacks: list[Callback] = [losses, ReportToRay()]
+    callbacks: list[Callback] = [losses, *([best] if best is not None else []), ReportToRay()]
     if rank == 0 and config.train.progress:
         callbacks.append(ProgressBar(total=config.train.steps, initial=state.step, desc=f"train {pipeline.name}"))
     train_loop(state, shard, config.train, rank=rank, world_size=world_size, callbacks=callbacks)
@@ -158,6 +174,8 @@ def train_distributed(
         replicas = torch.load(Path(directory) / CHECKPOINT_FILE, weights_only=True)["replica_fingerprints"]["G"]
         if len(set(replicas)) != 1:
             raise GanpipeError(f"Ray training run '{run_name}': G's parameters differ across the {len(replicas)} workers")
-        for name in (CHECKPOINT_FILE, LOSSES_FILE):
-            shutil.copyfile(Path(directory) / name, out_dir / name)
+        (out_dir / BEST_FILE).unlink(missing_ok=True)
+        for name in (CHECKPOINT_FILE, LOSSES_FILE, BEST_FILE):
+            if (Path(directory) / name).is_file():
+                shutil.copyfile(Path(directory) / name, out_dir / name)
     return out_dir / CHECKPOINT_FILE

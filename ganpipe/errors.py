@@ -11,3 +11,8 @@ class ConfigError(GanpipeError):
     """Invalid params file or --set override."""
 
     exit_code = 2
+
+
+class ServiceUnavailable(GanpipeError):
+    """A server ganpipe needs (tracking server, Ray cluster, Prefect API) does not answer: a
+    transient failure, the one kind the scheduled flows retry."""

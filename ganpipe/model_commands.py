@@ -44,6 +44,50 @@ def registry_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def lineage_command(args: argparse.Namespace) -> int:
+    from ganpipe import lineage, tracking
+    from ganpipe.config import load_config
+    from ganpipe.data import DATASETS
+    from ganpipe.integrations import registry
+
+    config = load_config(args.params, args.overrides)
+    client = tracking.connect(Path.cwd())
+    version = registry.resolve(client, args.ref, config.registry.champion_alias)
+    record = lineage.read_tags(version.tags)
+    if "variant" not in record:
+        raise GanpipeError(f"{version.name} v{version.version}: no lineage recorded (registered before ganpipe kept lineage)")
+    run = client.get_run(version.run_id)
+    report = {
+        "model": version.name,
+        "version": str(version.version),
+        "aliases": sorted(version.aliases),
+        "mlflow_run_id": version.run_id,
+        "tracking_uri": tracking.tracking_uri(Path.cwd()),
+        **record,
+        "metrics": dict(sorted(run.data.metrics.items())),
+        "reproduce": lineage.reproduce_commands(record, set(DATASETS)),
+    }
+    if args.json:
+        print_json(report)
+        return 0
+    rows = [("model", f"{report['model']} v{report['version']}  aliases: {', '.join(report['aliases']) or '-'}"),
+            ("mlflow run", f"{report['mlflow_run_id']}  at {report['tracking_uri']}"),
+            ("commit", record["git_commit"]),
+            ("pipeline", f"{record['variant']} on {record['dataset']}"),
+            ("data", f"dvc md5 {record.get('data_md5', '-')}  manifest sha256 {record['data_manifest_sha256']}"),
+            ("params", f"sha256 {record['params_sha256']}  overrides vs params.yaml: {' '.join(record['overrides']) or 'none'}"),
+            ("prefect run", record.get("prefect_flow_run_id", "- (not run by Prefect)"))]
+    for label, text in rows:
+        print(f"{label:12s} {text}")
+    print("metrics      " + ", ".join(f"{k}={v:.4g}" for k, v in report["metrics"].items() if "/" not in k))
+    if record["git_commit"].endswith("-dirty"):
+        print("warning: registered from a working tree with uncommitted changes; the commands below use its commit")
+    print("reproduce:")
+    for command in report["reproduce"]:
+        print(f"  {command}")
+    return 0
+
+
 def sample(args: argparse.Namespace) -> int:
     import numpy as np
 

@@ -25,6 +25,13 @@ class ProjectPaths:
     def checkpoint(self, pipeline: str) -> Path:
         return self.train_dir(pipeline) / "checkpoint.pt"
 
+    def last_checkpoint(self, pipeline: str) -> Path:
+        """The final step's state, when `checkpoint.pt` holds the best probed step instead."""
+        return self.train_dir(pipeline) / "last.pt"
+
+    def probe_curve(self, pipeline: str) -> Path:
+        return self.root / "metrics" / "probe" / f"{pipeline}.csv"
+
     def losses(self, pipeline: str) -> Path:
         return self.train_dir(pipeline) / "losses.jsonl"
 

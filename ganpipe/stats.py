@@ -43,6 +43,14 @@ def read_loss_log(path: Path) -> list[dict[str, float]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def read_curve_csv(path: Path) -> list[dict[str, float]]:
+    """A CSV that write_loss_csv wrote, back as records (empty cells left out)."""
+    import csv
+
+    with path.open(newline="") as handle:
+        return [{key: float(value) for key, value in row.items() if value != ""} for row in csv.DictReader(handle)]
+
+
 def write_loss_csv(records: list[dict[str, float]], path: Path) -> None:
     """The loss log as CSV (step first, one column per stat), the format DVC plots read."""
     import csv

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ganpipe.errors import GanpipeError
+from ganpipe.errors import GanpipeError, ServiceUnavailable
 
 CHECKPOINT_NAME = "checkpoint.pt"
 MODEL_ARTIFACT = "generator"
@@ -38,7 +38,7 @@ def check_tracking_server(uri: str, timeout_s: float = 5.0) -> None:
             response.read()
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise GanpipeError(f"MLFLOW_TRACKING_URI={uri}: tracking server unreachable ({reason})") from None
+        raise ServiceUnavailable(f"MLFLOW_TRACKING_URI={uri}: tracking server unreachable ({reason})") from None
 
 
 def connect(root: Path):
@@ -80,11 +80,12 @@ def git_commit(root: Path) -> str:
     return commit + ("-dirty" if dirty else "")
 
 
-def log_loss_curves(client, run_id: str, records: list[dict[str, float]]) -> None:
+def log_curves(client, run_id: str, records: list[dict[str, float]], prefix: str = "") -> None:
+    """Records of {step, name: value} as MLflow metric histories (`prefix` + name)."""
     from mlflow.entities import Metric
 
     metrics = [
-        Metric(key=name, value=float(value), timestamp=0, step=int(record["step"]))
+        Metric(key=prefix + name, value=float(value), timestamp=0, step=int(record["step"]))
         for record in records
         for name, value in record.items()
         if name != "step"

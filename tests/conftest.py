@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -19,7 +20,7 @@ BIN = Path(sys.executable).parent
 # Tiny settings that still exercise every stage: 2 Ray workers, a few steps, a real registry.
 TINY_OVERRIDES = {
     "train": {"steps": 30, "checkpoint_every": 15, "batch_size": 32, "num_workers": 2, "log_every": 5, "progress": False},
-    "eval": {"num_samples": 200, "evaluator": {"epochs": 1}},
+    "eval": {"num_samples": 200, "evaluator": {"epochs": 1}, "every": 15, "every_samples": 100},
     "data": {"image_size": 16},
     "model": {"z_dim": 16, "g_width": 8, "d_width": 8},
 }
@@ -54,6 +55,9 @@ def make_project(target: Path, overrides: dict | None = None) -> Path:
     subprocess.run([str(BIN / "dvc"), "init", "-q"], cwd=target, check=True, env=env)
     subprocess.run([str(BIN / "dvc"), "remote", "add", "-d", "local", str(target.parent / f"{target.name}-remote")],
                    cwd=target, check=True, env=env, capture_output=True)
+    subprocess.run(["git", "add", "-A"], cwd=target, check=True, env=env)
+    subprocess.run(["git", "-c", "user.name=ganpipe-tests", "-c", "user.email=tests@localhost", "commit", "-qm", "project"],
+                   cwd=target, check=True, env=env)
     return target
 
 
@@ -77,33 +81,83 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@contextlib.contextmanager
+def server_process(command: list[str], ready_url: str, log: Path, env: dict[str, str] | None = None,
+                   cwd: Path | None = None):
+    """Start a server as a user would, wait until `ready_url` answers, stop it afterwards."""
+    import urllib.request
+
+    with open(log, "w") as output:
+        process = subprocess.Popen(command, cwd=cwd, env=env or tool_env(), stdout=output, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                urllib.request.urlopen(ready_url, timeout=2).read()
+                break
+            except OSError:
+                if time.time() > deadline or process.poll() is not None:
+                    pytest.fail(f"{' '.join(command[:3])} did not start: " + log.read_text()[-3000:])
+                time.sleep(0.5)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def start_mlflow_server(root: Path, backend_store_uri: str):
+    """A real `mlflow server` on 127.0.0.1 over `backend_store_uri`, artifacts under root; yields its URL."""
+    uri = f"http://127.0.0.1:{free_port()}"
+    command = [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", uri.rsplit(":", 1)[1],
+               "--backend-store-uri", backend_store_uri, "--artifacts-destination", str(root / "artifacts"), "--workers", "1"]
+    with server_process(command, uri + "/health", root / "server.log", cwd=root):
+        yield uri
+
+
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory):
     """A real `mlflow server` on 127.0.0.1 with a SQLite backend and a local artifact store."""
     root = tmp_path_factory.mktemp("mlflow-server")
+    yield from start_mlflow_server(root, f"sqlite:///{root / 'mlflow.db'}")
+
+
+@pytest.fixture(scope="session")
+def mlflow_server_on_postgres(tmp_path_factory):
+    """A real `mlflow server` on 127.0.0.1 whose backend store is a real PostgreSQL (pgserver's
+    bundled binaries, on a unix socket), artifacts on local disk."""
+    pgserver = pytest.importorskip("pgserver")
+    root = tmp_path_factory.mktemp("mlflow-postgres")
+    database = pgserver.get_server(root / "pgdata", cleanup_mode="stop")
+    try:
+        uri = database.get_uri().replace("postgresql://", "postgresql+psycopg2://", 1)
+        yield from start_mlflow_server(root, uri)
+    finally:
+        database.cleanup()
+
+
+@contextlib.contextmanager
+def model_server(model_uri: str, tracking_uri: str, log: Path):
+    """`mlflow models serve` of `model_uri` on 127.0.0.1, as a user would run it; yields its URL."""
     port = free_port()
-    process = subprocess.Popen(
-        [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}", "--artifacts-destination", str(root / "artifacts"),
-         "--workers", "1"],
-        cwd=root, env=tool_env(), stdout=open(root / "server.log", "w"), stderr=subprocess.STDOUT,
-    )
-    uri = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
+    command = [str(BIN / "mlflow"), "models", "serve", "-m", model_uri, "--env-manager", "local", "-h", "127.0.0.1",
+               "-p", str(port), "--workers", "1"]
+    with server_process(command, f"http://127.0.0.1:{port}/ping", log, env=tool_env(MLFLOW_TRACKING_URI=tracking_uri)):
+        yield f"http://127.0.0.1:{port}"
+
+
+def invoke(url: str, payload: dict) -> tuple[int, dict]:
+    """POST `payload` to the server's /invocations; (HTTP status, JSON body)."""
+    import json
+    import urllib.error
     import urllib.request
 
-    while True:
-        try:
-            urllib.request.urlopen(uri + "/health", timeout=2).read()
-            break
-        except OSError:
-            if time.time() > deadline or process.poll() is not None:
-                process.kill()
-                pytest.fail("mlflow server did not start: " + (root / "server.log").read_text()[-2000:])
-            time.sleep(1)
-    yield uri
-    process.terminate()
+    request = urllib.request.Request(url + "/invocations", data=json.dumps(payload).encode(),
+                                     headers={"Content-Type": "application/json"})
     try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())

@@ -6,6 +6,7 @@ One `ganpipe run` (session fixture) feeds every test here; the last test changes
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from conftest import BIN, free_port, ganpipe, tool_env
 
@@ -39,7 +41,7 @@ def test_run_registers_a_champion_with_metrics_and_samples(pipeline_project: Pat
                 "precision", "recall", "density", "coverage"):
         assert key in run.data.metrics
     assert run.data.tags["gate.decision"] == "promoted"
-    assert run.data.tags["dvc.data_md5"] and run.data.tags["git.commit"]
+    assert run.data.tags["lineage.data_md5"] and run.data.tags["lineage.git_commit"]
     assert len(client.get_metric_history(run.info.run_id, "loss/G")) == 30 // 5
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "eval")}
     assert "eval/samples.png" in artifacts
@@ -59,6 +61,17 @@ def test_dvc_is_up_to_date_right_after_run(pipeline_project: Path) -> None:
     assert noop.returncode == 0 and "Running stage" not in noop.stdout, noop.stdout
 
 
+def test_an_unchanged_second_run_skips_every_stage_and_registers_nothing(pipeline_project: Path) -> None:
+    lock_before = (pipeline_project / "dvc.lock").read_text()
+    again = ganpipe("run", cwd=pipeline_project)
+    assert again.returncode == 0, again.stderr[-3000:]
+    summary = json.loads(again.stdout[again.stdout.index("{"):])
+    assert summary["skipped"] == ["prepare", "evaluator", "train", "evaluate", "register"]
+    assert summary["registration"]["version"] == "1" and "fid_digits" in summary["metrics"]
+    assert [str(v.version) for v in local_client(pipeline_project).search_model_versions(f"name='{NAME}'")] == ["1"]
+    assert (pipeline_project / "dvc.lock").read_text() == lock_before
+
+
 def test_loss_curves_are_dvc_plots(pipeline_project: Path, tmp_path: Path) -> None:
     curve = (pipeline_project / "metrics/losses/dcgan-digits.csv").read_text().splitlines()
     assert curve[0].split(",")[0] == "step" and {"loss/D", "loss/G"} <= set(curve[0].split(","))
@@ -69,12 +82,30 @@ def test_loss_curves_are_dvc_plots(pipeline_project: Path, tmp_path: Path) -> No
 
 
 def test_two_ray_workers_end_with_identical_generators(pipeline_project: Path) -> None:
-    checkpoint = torch.load(pipeline_project / "outputs/dcgan-digits/train/checkpoint.pt", weights_only=True)
+    checkpoint = torch.load(pipeline_project / "outputs/dcgan-digits/train/last.pt", weights_only=True)
     fingerprints = checkpoint["replica_fingerprints"]["G"]
     assert len(fingerprints) == 2 and fingerprints[0] == fingerprints[1]
     assert checkpoint["step"] == 30
     # Ray kept its checkpoints under the project's outputs, not ~/ray_results.
     assert list((pipeline_project / "outputs/ray/dcgan-digits").glob("checkpoint_*"))
+
+
+def test_the_best_probed_step_is_evaluated_and_registered_with_its_curve(pipeline_project: Path) -> None:
+    """eval.every=15 of 30 steps: probes at 15 and 30; checkpoint.pt is the better one, last.pt step 30."""
+    import csv
+
+    with open(pipeline_project / "metrics/probe/dcgan-digits.csv") as handle:
+        curve = [{key: float(value) for key, value in row.items()} for row in csv.DictReader(handle)]
+    assert [row["step"] for row in curve] == [15, 30]
+    best = min(curve, key=lambda row: row["fid_digits"])
+    registered = torch.load(pipeline_project / "outputs/dcgan-digits/train/checkpoint.pt", weights_only=True)
+    assert registered["step"] == best["step"]
+    assert json.loads((pipeline_project / "metrics/dcgan-digits.json").read_text())["step"] == best["step"]
+    client = local_client(pipeline_project)
+    run = client.get_run(client.get_model_version(NAME, "1").run_id)
+    history = client.get_metric_history(run.info.run_id, "probe/fid_digits")
+    assert sorted((m.step, m.value) for m in history) == [(int(r["step"]), pytest.approx(r["fid_digits"])) for r in curve]
+    assert run.data.tags["ganpipe.step"] == str(int(best["step"]))
 
 
 def test_sample_from_the_registry_is_seeded(pipeline_project: Path) -> None:
@@ -117,6 +148,32 @@ def test_unreachable_servers_fail_fast_in_one_line(pipeline_project: Path) -> No
         assert "Traceback" not in result.stderr
 
 
+def test_lineage_names_commit_data_params_and_its_commands_reproduce_the_metrics(pipeline_project: Path, tmp_path: Path) -> None:
+    result = ganpipe("lineage", f"models:/{NAME}/1", "--json", cwd=pipeline_project)
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = json.loads(result.stdout)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=pipeline_project, capture_output=True, text=True).stdout.strip()
+    assert record["git_commit"] == head
+    lock = yaml.safe_load((pipeline_project / "dvc.lock").read_text())
+    assert record["data_md5"] == lock["stages"]["prepare@digits"]["outs"][0]["md5"]
+    assert len(record["params_sha256"]) == 64 and record["overrides"] == []
+    assert record["prefect_flow_run_id"] and record["mlflow_run_id"]
+    assert record["reproduce"][-1] == "ganpipe run --variant dcgan --dataset digits"
+    text = ganpipe("lineage", NAME, cwd=pipeline_project)  # NAME alone: its champion
+    assert text.returncode == 0 and head in text.stdout and "reproduce:" in text.stdout
+
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(pipeline_project), str(clone)], check=True, env=tool_env())
+    for command in record["reproduce"]:
+        argv = shlex.split(command)
+        executable = str(BIN / argv[0]) if argv[0] in ("ganpipe", "dvc") else argv[0]
+        done = subprocess.run([executable, *argv[1:]], cwd=clone, env=tool_env(), capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, f"{command}: {done.stderr[-3000:]}"
+    original = json.loads((pipeline_project / "metrics" / "dcgan-digits.json").read_text())
+    again = json.loads((clone / "metrics" / "dcgan-digits.json").read_text())
+    assert again == pytest.approx(original, rel=1e-6)
+
+
 def test_changing_a_train_param_reruns_train_evaluate_register_only(pipeline_project: Path) -> None:
     params = pipeline_project / "params.yaml"
     params.write_text(params.read_text().replace("steps: 30", "steps: 20"))
@@ -137,3 +194,27 @@ def test_changing_a_train_param_reruns_train_evaluate_register_only(pipeline_pro
     wins, _ = judge(GateRule.from_json(v2.tags["gate.rule"]), m2, m1)
     assert str(client.get_model_version_by_alias(NAME, "champion").version) == ("2" if wins else "1")
     assert v2.tags["gate.decision"] == ("promoted" if wins else "kept") and v2.tags["gate.reason"] in v2.description
+
+
+def test_dvc_exp_run_sets_a_param_and_exp_show_lists_the_fid(pipeline_project: Path) -> None:
+    ran = dvc(pipeline_project, "exp", "run", "-S", "train.steps=40", "--name", "steps40")
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    shown = dvc(pipeline_project, "exp", "show", "--json")
+    assert shown.returncode == 0, shown.stderr[-2000:]
+
+    def named(node, name: str):
+        """Every object in `dvc exp show --json` output named `name` that carries data."""
+        if isinstance(node, dict):
+            if node.get("name") == name and isinstance(node.get("data"), dict):
+                yield node
+            for child in node.values():
+                yield from named(child, name)
+        elif isinstance(node, list):
+            for child in node:
+                yield from named(child, name)
+
+    found = list(named(json.loads(shown.stdout), "steps40"))
+    assert found, shown.stdout[:3000]
+    data = found[0]["data"]
+    assert data["params"]["params.yaml"]["data"]["train"]["steps"] == 40
+    assert "fid_digits" in data["metrics"]["metrics/dcgan-digits.json"]["data"]

@@ -140,3 +140,54 @@ def test_rule_round_trips_and_names_the_metric() -> None:
     assert rule.metric == "fid_digits" and GateRule.from_json(rule.to_json()) == rule
     with pytest.raises(GanpipeError, match="no gate rule"):
         registry.version_rule(type("V", (), {"tags": {}, "name": "m", "version": "1"})())
+
+
+# --- lineage (pure) ------------------------------------------------------------------------------
+
+def test_overrides_against_params_yaml_rebuild_the_effective_config() -> None:
+    from ganpipe import lineage
+    from ganpipe.config import PipelineSpec, config_to_dict, load_config
+
+    params = Path(__file__).resolve().parents[1] / "params.yaml"
+    pipeline = PipelineSpec(variant="wgan_gp", dataset="ring8")
+    sets = ["train.steps=40", "train.lr_d=0.0003", "eval.evaluator.epochs=2", "model.spectral_norm=true", "train.lr_schedule=constant"]
+    effective = config_to_dict(load_config(params, sets, pipeline))
+    baseline = config_to_dict(load_config(params, [], pipeline))
+    overrides = lineage.overrides_against(effective, baseline)
+    assert sorted(overrides) == sorted(["train.steps=40", "train.lr_d=0.0003", "eval.evaluator.epochs=2",
+                                        "model.spectral_norm=true", 'train.lr_schedule="constant"'])
+    assert config_to_dict(load_config(params, overrides, pipeline)) == effective
+    assert lineage.params_sha256(effective) != lineage.params_sha256(baseline)
+    record = lineage.read_tags(lineage.lineage_tags(commit="abc-dirty", variant="wgan_gp", dataset="ring8", data_md5=None,
+                                                    manifest_sha256="m", config=effective, overrides=overrides, flow_run_id=None))
+    commands = lineage.reproduce_commands(record, {"ring8"})
+    assert commands[0] == "git checkout abc" and commands[1].startswith("ganpipe run --variant wgan_gp --dataset ring8 --set ")
+    assert lineage.reproduce_commands({**record, "dataset": "shapes"}, {"ring8"})[1] == "dvc pull data/prepared/shapes.dvc"
+
+
+def test_lineage_of_an_unknown_ref_is_one_line(client, capsys) -> None:
+    add_version(client, "m", fid_digits=10.0, recall=0.6)
+    for ref, message in (("models:/m@nope", "m has no alias 'nope'"), ("models:/m/7", "m: no version 7"),
+                         ("ghost", "no registered model 'ghost'"), ("models:/m/1", "no lineage recorded")):
+        assert main(["lineage", ref]) != 0
+        assert message in capsys.readouterr().err
+
+
+# --- the same gate against tracking servers (slow: each starts a server) -------------------------
+
+@pytest.mark.slow
+@pytest.mark.parametrize("server", ["mlflow_server", "mlflow_server_on_postgres"])
+def test_gate_and_rollback_on_a_tracking_server(server: str, request, tmp_path: Path, monkeypatch) -> None:
+    """`mlflow server` over SQLite, and over PostgreSQL: the gate moves champion, rollback restores."""
+    uri = request.getfixturevalue(server)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    client = tracking.connect(tmp_path)
+    tracking.ensure_experiment(client, "gate-test", tmp_path)
+    name = f"gate-{server.replace('_', '-')}"
+    v1 = add_version(client, name, fid_digits=10.0, recall=0.6)
+    v2 = add_version(client, name, fid_digits=9.9, recall=0.6)  # better by less than the margin
+    v3 = add_version(client, name, fid_digits=8.0, recall=0.6)
+    assert (alias(client, name, "champion"), alias(client, name, "challenger")) == (v3, v3)
+    assert alias(client, name, "previous-champion") == v1 and v2 == "2"
+    registry.rollback(client, name)
+    assert alias(client, name, "champion") == v1

@@ -11,6 +11,7 @@ from ganpipe.checkpoint import load_checkpoint, make_checkpoint, restore_state, 
 from ganpipe.config import Config, DataConfig, ModelConfig, PipelineSpec, TrainConfig
 from ganpipe.errors import GanpipeError
 from ganpipe.loop import Callback, TrainingState, train_loop
+from ganpipe.nets.classifier import DigitsClassifier
 from ganpipe.nets.dcgan import DCGANBody, DCGANGenerator
 from ganpipe.variants import build_variant
 
@@ -119,3 +120,44 @@ def test_loss_curve_csv_round_trips(tmp_path) -> None:
     assert list(rows[0]) == ["step", "D/gp", "loss/D", "loss/G"]
     assert rows[0] == {"step": "10", "D/gp": "", "loss/D": "1.25", "loss/G": "0.5"}
     assert float(rows[1]["D/gp"]) == 0.125
+
+
+# --- the best probed step (eval.every) -----------------------------------------------------------
+
+def test_best_probed_checkpoint_keeps_the_best_step_and_probing_changes_no_update() -> None:
+    import io
+
+    from ganpipe.checkpoint import parameter_fingerprint
+    from ganpipe.metrics.probe import BestProbedCheckpoint, Probe
+
+    scripted = iter([5.0, 2.0, 3.0, 4.0])  # FID at steps 3, 6, 9 and the last step 10: best at 6
+
+    class ScriptedProbe(Probe):
+        def score(self, variant, G):  # the real one samples G; this one also reads it, then scores by script
+            Probe.score(self, variant, G)
+            return {"fid": next(scripted)}
+
+    images = fake_images()
+    config = tiny_config(10)
+    probe = ScriptedProbe("fid", "minimize", "images", 32, 0, real=images[:32].numpy(),
+                          classifier=DigitsClassifier(16, 1, 10).eval())
+    best = BestProbedCheckpoint(probe, every=3, last_step=10, make_checkpoint=lambda s: make_checkpoint(s, config, PIPELINE))
+    probed = new_state(config)
+    train_loop(probed, images, config.train, callbacks=[best])
+    assert [row["step"] for row in best.curve] == [3, 6, 9, 10]
+    assert (best.best_step, best.best_score) == (6, 2.0)
+
+    plain = new_state(config)
+    train_loop(plain, images, config.train)
+    assert parameter_fingerprint(plain.nets["G"]) == parameter_fingerprint(probed.nets["G"])  # probing changed nothing
+
+    class StopAt6(Callback):
+        def should_stop(self, state: TrainingState) -> bool:
+            return state.step == 6
+
+    at_six = new_state(config)
+    train_loop(at_six, images, config.train, callbacks=[StopAt6()])
+    saved = torch.load(io.BytesIO(best.best_bytes), weights_only=True)
+    assert saved["step"] == 6
+    for key, tensor in at_six.nets["G"].state_dict().items():
+        assert torch.equal(saved["nets"]["G"][key], tensor), key

@@ -34,6 +34,20 @@ def commit_stage(root: Path, stage: str) -> bool:
     return True
 
 
+def stage_is_current(root: Path, stage: str) -> bool:
+    """True when dvc.lock records `stage` with today's deps, params and outputs (what `dvc status`
+    calls up to date): rerunning it would reproduce what is there. False without a DVC project
+    or without such a stage."""
+    if not (root / ".dvc").is_dir() or not (root / "dvc.yaml").is_file() or not (root / "dvc.lock").is_file():
+        return False
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        if stage not in {s.addressing for s in repo.index.stages}:
+            return False
+        return repo.status(targets=[stage]) == {}
+
+
 def track_output(root: Path, path: Path) -> Path | None:
     """`dvc add <path>`: cache the folder and write <path>.dvc (returned); None without a DVC project."""
     if not (root / ".dvc").is_dir():

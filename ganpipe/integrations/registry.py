@@ -92,6 +92,24 @@ def _alias_version(client, name: str, alias: str):
         return None
 
 
+def resolve(client, ref: str, champion_alias: str = "champion"):
+    """The model version REF names: [models:/]NAME@ALIAS, [models:/]NAME/VERSION, or NAME (its champion)."""
+    body = ref.removeprefix("models:/")
+    if "@" in body:
+        name, alias = body.split("@", 1)
+    elif "/" in body:
+        name, version = body.rsplit("/", 1)
+        return _model_version(client, name, version)
+    else:
+        name, alias = body, champion_alias
+    _check_name(client, name)
+    found = _alias_version(client, name, alias)
+    if found is None:
+        aliases = sorted(client.get_registered_model(name).aliases)
+        raise GanpipeError(f"{ref}: {name} has no alias '{alias}' (aliases: {', '.join(aliases) or 'none'})")
+    return found
+
+
 def version_metrics(client, model_version) -> dict[str, float]:
     """The eval metrics of a version: its run's metrics, and any `metric.<key>` tags over them."""
     metrics: dict[str, float] = {}

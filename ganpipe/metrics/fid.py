@@ -55,7 +55,9 @@ def classifier_features(classifier: ImageClassifier, images: torch.Tensor, batch
 def classifier_fid(classifier: ImageClassifier, real: torch.Tensor, fake: torch.Tensor, batch_size: int = 500) -> float:
     from torchmetrics.image.fid import FrechetInceptionDistance
 
-    metric = FrechetInceptionDistance(feature=ClassifierFeatures(classifier), reset_real_features=True)
+    # sync_on_compute=False: scored on one rank (the eval.every probe runs on rank 0 alone), a
+    # cross-rank sync would wait forever for the other workers.
+    metric = FrechetInceptionDistance(feature=ClassifierFeatures(classifier), reset_real_features=True, sync_on_compute=False)
     for chunk in batches(real, batch_size):
         metric.update(chunk, real=True)
     for chunk in batches(fake, batch_size):
@@ -66,7 +68,7 @@ def classifier_fid(classifier: ImageClassifier, real: torch.Tensor, fake: torch.
 def classifier_inception_score(classifier: ImageClassifier, images: torch.Tensor, seed: int, splits: int = 10, batch_size: int = 500) -> tuple[float, float]:
     from torchmetrics.image.inception import InceptionScore
 
-    metric = InceptionScore(feature=ClassifierLogits(classifier), splits=splits)
+    metric = InceptionScore(feature=ClassifierLogits(classifier), splits=splits, sync_on_compute=False)
     for chunk in batches(images, batch_size):
         metric.update(chunk)
     with torch.random.fork_rng():

@@ -4,22 +4,22 @@ challenger; apply the champion gate (ganpipe/integrations/registry.py)."""
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ganpipe import tracking
+from ganpipe import lineage, tracking
 from ganpipe.checkpoint import load_checkpoint, variant_from_checkpoint
-from ganpipe.config import Config, PipelineSpec
+from ganpipe.config import Config, PipelineSpec, config_to_dict, load_config
 from ganpipe.errors import GanpipeError
-from ganpipe.integrations import registry
+from ganpipe.integrations import registry, serving
 from ganpipe.integrations.dvc import tracked_md5
 from ganpipe.integrations.registry import GateRule
 from ganpipe.paths import ProjectPaths
 from ganpipe.stages.common import read_json, write_json
-from ganpipe.sampling import sampling_net
-from ganpipe.stats import read_loss_log
+from ganpipe.stats import read_curve_csv, read_loss_log
 
 
 def model_name(config: Config, pipeline: PipelineSpec) -> str:
@@ -44,6 +44,28 @@ def dvc_data_hash(paths: ProjectPaths, dataset: str) -> str | None:
     return None
 
 
+def current_flow_run_id() -> str | None:
+    """The Prefect flow run this stage runs in, if any (prefect is not imported for dvc's stages)."""
+    if "prefect" not in sys.modules:
+        return None
+    from prefect.runtime import flow_run
+
+    return flow_run.get_id()
+
+
+def lineage_of(checkpoint: dict[str, Any], pipeline: PipelineSpec, paths: ProjectPaths) -> dict[str, str]:
+    """lineage.* tags: commit, data hashes, params hash and the --set overrides against params.yaml."""
+    trained_with = checkpoint["config"]
+    params_file = paths.root / "params.yaml"
+    baseline = config_to_dict(load_config(params_file, [], pipeline)) if params_file.is_file() else {}
+    manifest = paths.prepared(pipeline.dataset) / "manifest.json"
+    return lineage.lineage_tags(
+        commit=tracking.git_commit(paths.root), variant=pipeline.variant, dataset=pipeline.dataset,
+        data_md5=dvc_data_hash(paths, pipeline.dataset), manifest_sha256=hashlib.sha256(manifest.read_bytes()).hexdigest(),
+        config=trained_with, overrides=lineage.overrides_against(trained_with, baseline), flow_run_id=current_flow_run_id(),
+    )
+
+
 def register(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dict[str, Any]:
     import mlflow
 
@@ -54,8 +76,7 @@ def register(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dic
     metrics = read_json(paths.metrics(pipeline.name), "evaluate")
     checkpoint_path = paths.checkpoint(pipeline.name)
     checkpoint = load_checkpoint(checkpoint_path)
-    variant, nets = variant_from_checkpoint(checkpoint)
-    manifest_path = paths.prepared(pipeline.dataset) / "manifest.json"
+    variant, _ = variant_from_checkpoint(checkpoint)
     name = model_name(config, pipeline)
     rule = GateRule.from_config(config.registry, pipeline.dataset, pipeline.variant)
     metric = rule.metric
@@ -64,34 +85,28 @@ def register(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dic
 
     client = tracking.connect(paths.root)
     experiment_id = tracking.ensure_experiment(client, config.registry.experiment, paths.root)
-    tags = {
-        "ganpipe.pipeline": pipeline.name,
-        "ganpipe.variant": pipeline.variant,
-        "ganpipe.dataset": pipeline.dataset,
-        "git.commit": tracking.git_commit(paths.root),
-        "data.manifest_sha256": hashlib.sha256(manifest_path.read_bytes()).hexdigest(),
-    }
-    if (data_md5 := dvc_data_hash(paths, pipeline.dataset)) is not None:
-        tags["dvc.data_md5"] = data_md5
+    origin = lineage_of(checkpoint, pipeline, paths)
+    tags = {"ganpipe.pipeline": pipeline.name, "ganpipe.variant": pipeline.variant, "ganpipe.dataset": pipeline.dataset,
+            **origin}
     with mlflow.start_run(experiment_id=experiment_id, run_name=pipeline.name, tags=tags) as run:
         params = dict(tracking.flatten("", checkpoint["config"]))
         params.update({"pipeline.variant": pipeline.variant, "pipeline.dataset": pipeline.dataset})
         for start in range(0, len(params), 100):
             mlflow.log_params(dict(list(params.items())[start : start + 100]))
-        tracking.log_loss_curves(client, run.info.run_id, read_loss_log(paths.losses(pipeline.name)))
+        tracking.log_curves(client, run.info.run_id, read_loss_log(paths.losses(pipeline.name)))
+        probes = read_curve_csv(paths.probe_curve(pipeline.name)) if paths.probe_curve(pipeline.name).is_file() else []
+        if probes:  # the primary metric over steps (eval.every)
+            tracking.log_curves(client, run.info.run_id, probes, prefix="probe/")
+            mlflow.log_artifact(str(paths.probe_curve(pipeline.name)), "eval")
+        mlflow.set_tag("ganpipe.step", str(checkpoint["step"]))
         mlflow.log_metrics({key: float(value) for key, value in metrics.items() if isinstance(value, (int, float))})
         mlflow.log_artifact(str(paths.eval_dir(pipeline.name) / "samples.png"), "eval")
         mlflow.log_artifact(str(paths.metrics(pipeline.name)), "eval")
 
-        G = sampling_net(nets).eval()
-        info = mlflow.pytorch.log_model(
-            G,
-            name=tracking.MODEL_ARTIFACT,
-            input_example=variant.example_input(2),
-            extra_files=[str(checkpoint_path)],
-            registered_model_name=name,
-        )
+        info = serving.log_model(checkpoint_path, variant, tracking.MODEL_ARTIFACT, name)
         version = str(info.registered_model_version)
+        for key, value in origin.items():
+            client.set_model_version_tag(name, version, key, value)
         client.set_model_version_tag(name, version, f"metric.{metric}", str(metrics[metric]))
         decision = registry.register_challenger(client, name, version, rule)
         mlflow.set_tags({f"gate.{key}": str(value) for key, value in decision.items()})
@@ -102,6 +117,7 @@ def register(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dic
         "model_name": name,
         "version": version,
         "run_id": run.info.run_id,
+        "experiment_id": experiment_id,
         "tracking_uri": tracking.tracking_uri(paths.root),
         "gate": decision,
         "variant": variant.name,

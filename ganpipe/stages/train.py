@@ -1,13 +1,22 @@
-"""Stage 3: train the GAN with Ray Train; the final checkpoint lands in outputs/<pipeline>/train."""
+"""Stage 3: train the GAN with Ray Train; the checkpoint lands in outputs/<pipeline>/train.
+
+With eval.every > 0 the primary metric is probed during training: `checkpoint.pt` is then the
+best probed step (what evaluate scores and register ships), `last.pt` the final step, and the
+probe curve goes to metrics/probe/<pipeline>.csv.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import torch
+
 from ganpipe.config import Config, PipelineSpec, config_to_dict
 from ganpipe.data.prepared import load_prepared
-from ganpipe.distributed import train_distributed
+from ganpipe.distributed import BEST_FILE, train_distributed
+from ganpipe.metrics.probe import Probe, build_probe
 from ganpipe.paths import ProjectPaths
+from ganpipe.stages.evaluator import load_evaluator
 from ganpipe.stats import read_loss_log, write_loss_csv
 from ganpipe.variants import get_variant
 
@@ -22,6 +31,8 @@ def train(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dict[s
         "num_classes": data.num_classes,
         "input_shape": None if data.train_a is None else list(data.train_a.shape[1:]),
     }
+    if config.eval.every:
+        loop_config["probe"] = training_probe(config, pipeline, paths, data, variant)
     checkpoint = train_distributed(
         loop_config,
         variant.training_arrays(data),
@@ -33,4 +44,27 @@ def train(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dict[s
         keep_checkpoints=config.train.keep_checkpoints,
     )
     write_loss_csv(read_loss_log(paths.losses(pipeline.name)), paths.loss_curve(pipeline.name))
-    return {"checkpoint": str(checkpoint), "steps": config.train.steps}
+    summary: dict[str, Any] = {"checkpoint": str(checkpoint), "steps": config.train.steps}
+    last = paths.last_checkpoint(pipeline.name)
+    last.unlink(missing_ok=True)
+    write_loss_csv([], paths.probe_curve(pipeline.name))  # a header only, unless probes ran (a DVC plot either way)
+    if config.eval.every:
+        probed = torch.load(checkpoint, map_location="cpu", weights_only=True)["probe"]
+        write_loss_csv(probed["curve"], paths.probe_curve(pipeline.name))  # the same CSV shape as the losses
+        best = checkpoint.with_name(BEST_FILE)
+        if best.is_file():
+            checkpoint.replace(last)
+            best.replace(checkpoint)
+        summary.update(best_step=probed["best_step"], best_score=probed["best_score"])
+    return summary
+
+
+def training_probe(config: Config, pipeline: PipelineSpec, paths: ProjectPaths, data, variant) -> Probe:
+    """The registry's primary metric on eval.every_samples test rows (the evaluator's FID for images)."""
+    from ganpipe.integrations.registry import GateRule
+
+    rule = GateRule.from_config(config.registry, pipeline.dataset, pipeline.variant)
+    needs_classifier = data.is_image and not (variant.translates and data.info.get("paired_test", True))
+    classifier = load_evaluator(paths, pipeline.dataset) if needs_classifier else None
+    return build_probe(data, classifier, rule.metric, rule.direction, config.eval.every_samples, config.eval.seed,
+                       variant.translates)

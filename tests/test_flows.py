@@ -1,0 +1,113 @@
+"""The orchestration itself, under prefect_test_harness: failure isolation, retries of transient
+failures only, concurrency, pipeline selection. The stage functions are replaced by quick
+stand-ins (the real ones run in test_pipeline.py); the flows, tasks and retries are Prefect's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+from ganpipe import stages
+from ganpipe.cli import main
+from ganpipe.errors import GanpipeError, ServiceUnavailable
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture()
+def project(tmp_path: Path, monkeypatch, harness) -> SimpleNamespace:
+    """params.yaml listing two pipelines; stage stand-ins that record what ran."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["reproduce"] = {"datasets": ["digits", "ring8"],
+                           "pipelines": {"dcgan-digits": {"variant": "dcgan", "dataset": "digits"},
+                                         "gan-ring8": {"variant": "gan", "dataset": "ring8"}}}
+    params["run"].update(retry_delay_s=0)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    monkeypatch.chdir(tmp_path)
+    ran: list[str] = []
+    monkeypatch.setattr(stages, "prepare", lambda config, dataset, paths, data_dir=None: ran.append(f"prepare@{dataset}") or {})
+    monkeypatch.setattr(stages, "train_evaluator", lambda config, dataset, paths: ran.append(f"evaluator@{dataset}") or {})
+    monkeypatch.setattr(stages, "train", lambda config, pipeline, paths: ran.append(f"train@{pipeline.name}") or {})
+    monkeypatch.setattr(stages, "evaluate", lambda config, pipeline, paths: ran.append(f"evaluate@{pipeline.name}") or {"fid": 1.0})
+    monkeypatch.setattr(stages, "register", lambda config, pipeline, paths: ran.append(f"register@{pipeline.name}") or
+                        {"model_name": f"ganpipe-{pipeline.name}", "version": "1", "gate": {"decision": "promoted"}})
+    return SimpleNamespace(root=tmp_path, ran=ran)
+
+
+def failing(stage: str, pipeline_name: str, error: Exception, times: int = 10**9):
+    """A stand-in for `stage` that raises `error` for `pipeline_name` the first `times` calls."""
+    calls = []
+
+    def stand_in(config, pipeline, paths):
+        if pipeline.name == pipeline_name:
+            calls.append(pipeline.name)
+            if len(calls) <= times:
+                raise error
+        return {"fid": 1.0} if stage == "evaluate" else {"model_name": "m", "version": "1", "gate": {}}
+
+    return stand_in, calls
+
+
+def test_a_failing_pipeline_does_not_stop_the_others(project: SimpleNamespace, monkeypatch, capsys) -> None:
+    train, _ = failing("train", "dcgan-digits", RuntimeError("out of memory in G"))
+    monkeypatch.setattr(stages, "train", train)
+    assert main(["run", "--all"]) == 1
+    captured = capsys.readouterr()
+    assert "1 of 2 pipelines failed: dcgan-digits" in captured.err
+    assert "register@gan-ring8" in project.ran and "register@dcgan-digits" not in project.ran
+    from flows.all_pipelines import run_all
+
+    summary = run_all(None, None, "params.yaml", [], str(project.root))
+    assert summary["failed"] == ["dcgan-digits"]
+    assert "stage train failed: RuntimeError: out of memory in G" in summary["pipelines"]["dcgan-digits"]["error"]
+    assert summary["pipelines"]["gan-ring8"]["status"] == "completed"
+
+
+def test_a_transient_failure_is_retried_and_a_real_one_is_not(project: SimpleNamespace, monkeypatch) -> None:
+    from flows.all_pipelines import run_all
+
+    register, calls = failing("register", "gan-ring8", ServiceUnavailable("MLFLOW_TRACKING_URI=http://x: tracking server unreachable"), times=1)
+    monkeypatch.setattr(stages, "register", register)
+    summary = run_all(["gan-ring8"], None, "params.yaml", [], str(project.root))
+    assert summary["failed"] == [] and len(calls) == 2  # failed once, retried once, completed
+
+    evaluate, calls = failing("evaluate", "gan-ring8", GanpipeError("metrics/x.json: corrupt"))
+    monkeypatch.setattr(stages, "evaluate", evaluate)
+    summary = run_all(["gan-ring8"], None, "params.yaml", [], str(project.root))
+    assert summary["failed"] == ["gan-ring8"] and len(calls) == 1  # not a server: no retry
+
+    register, calls = failing("register", "gan-ring8", ServiceUnavailable("still down"))
+    monkeypatch.setattr(stages, "register", register)
+    monkeypatch.setattr(stages, "evaluate", lambda config, pipeline, paths: {"fid": 1.0})
+    summary = run_all(["gan-ring8"], None, "params.yaml", ["run.retries=1"], str(project.root))
+    assert summary["failed"] == ["gan-ring8"] and len(calls) == 2  # run.retries bounds the attempts
+
+
+def test_pipelines_run_concurrently_as_subflows(project: SimpleNamespace) -> None:
+    from flows.all_pipelines import run_all
+
+    summary = run_all(None, None, "params.yaml", ["run.concurrency=2"], str(project.root))
+    assert summary["failed"] == [] and set(summary["pipelines"]) == {"dcgan-digits", "gan-ring8"}
+    assert sorted(name for name in project.ran if name.startswith("register")) == ["register@dcgan-digits", "register@gan-ring8"]
+
+
+def test_selection_names_what_is_unknown(project: SimpleNamespace, capsys) -> None:
+    assert main(["run", "--only", "dcgan-digits,nope"]) != 0
+    assert "--only nope: no such pipeline in params.yaml" in capsys.readouterr().err
+    assert main(["run", "--all", "--pipeline-set", "nightly"]) != 0
+    assert "no such set in reproduce_sets (known: quickstart, zoo)" in capsys.readouterr().err
+    assert main(["run", "--all", "--variant", "gan"]) != 0
+    assert "--variant: not with --all/--only" in capsys.readouterr().err
+    assert main(["run", "--only", "lsgan-grid25"]) == 0  # any pipeline of any set in params.yaml
+    assert "register@lsgan-grid25" in project.ran

@@ -137,10 +137,6 @@ class Variant:
         """G's input for `n` samples (`labels` matter to conditional variants only)."""
         return torch.randn(n, self.model_config.z_dim, generator=generator).to(device)
 
-    def example_input(self, n: int) -> np.ndarray:
-        """A float32 input G accepts, for the model signature MLflow records."""
-        return np.random.default_rng(0).standard_normal((n, self.latent_dim)).astype(np.float32)
-
     def extra_state(self) -> dict[str, torch.Tensor]:
         """Training state beyond nets and optimizers that a checkpoint must hold (e.g. image pools)."""
         return {}
@@ -274,6 +270,3 @@ class ImageToImage(Variant):
 
     def translate(self, G: nn.Module, a: torch.Tensor) -> torch.Tensor:
         return G(a)
-
-    def example_input(self, n: int) -> np.ndarray:
-        return np.random.default_rng(0).uniform(-1, 1, (n, *self.data.input_shape)).astype(np.float32)

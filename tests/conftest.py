@@ -26,6 +26,17 @@ TINY_OVERRIDES = {
 }
 
 
+@pytest.fixture(autouse=True)
+def isolated_tracking_uri():
+    """Each test starts without MLFLOW_TRACKING_URI: mlflow.set_tracking_uri (called by
+    tracking.connect) exports it, which would point later tests at an earlier test's store."""
+    before = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    yield
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    if before is not None:
+        os.environ["MLFLOW_TRACKING_URI"] = before
+
+
 def deep_merge(base: dict, extra: dict) -> dict:
     merged = dict(base)
     for key, value in extra.items():

@@ -174,9 +174,11 @@ def test_lineage_names_commit_data_params_and_its_commands_reproduce_the_metrics
     assert again == pytest.approx(original, rel=1e-6)
 
 
-def test_changing_a_train_param_reruns_train_evaluate_register_only(pipeline_project: Path) -> None:
+def test_a_second_seed_reruns_train_evaluate_register_only_and_the_gate_picks_the_champion(pipeline_project: Path) -> None:
     params = pipeline_project / "params.yaml"
-    params.write_text(params.read_text().replace("steps: 30", "steps: 20"))
+    settings = yaml.safe_load(params.read_text())
+    settings["train"]["seed"] = 1  # the same pipeline, another seed
+    params.write_text(yaml.safe_dump(settings, sort_keys=False))
     rerun = dvc(pipeline_project, "repro")
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
     ran = sorted(line.split("'")[1] for line in rerun.stdout.splitlines() if line.startswith("Running stage"))
@@ -194,6 +196,16 @@ def test_changing_a_train_param_reruns_train_evaluate_register_only(pipeline_pro
     wins, _ = judge(GateRule.from_json(v2.tags["gate.rule"]), m2, m1)
     assert str(client.get_model_version_by_alias(NAME, "champion").version) == ("2" if wins else "1")
     assert v2.tags["gate.decision"] == ("promoted" if wins else "kept") and v2.tags["gate.reason"] in v2.description
+
+    # As the README's workflow says: --force moves champion to v2, rollback puts back the one it replaced.
+    before = str(client.get_model_version_by_alias(NAME, "champion").version)
+    forced = ganpipe("promote", NAME, "--version", "2", "--force", cwd=pipeline_project)
+    assert forced.returncode == 0, forced.stderr[-2000:]
+    assert str(client.get_model_version_by_alias(NAME, "champion").version) == "2"
+    if before == "1":
+        assert str(client.get_model_version_by_alias(NAME, "previous-champion").version) == "1"
+        assert ganpipe("rollback", NAME, cwd=pipeline_project).returncode == 0
+        assert str(client.get_model_version_by_alias(NAME, "champion").version) == "1"
 
 
 def test_dvc_exp_run_sets_a_param_and_exp_show_lists_the_fid(pipeline_project: Path) -> None:

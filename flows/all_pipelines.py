@@ -62,7 +62,7 @@ def all_pipelines_flow(only: list[str] | None = None, pipeline_set: str | None =
             logger.error("%s failed: %s", name, error)
             return {"status": "failed", "error": str(error).splitlines()[0][:400] if str(error) else type(error).__name__}
         registration = result["registration"]
-        return {"status": "unchanged" if len(result["skipped"]) == 5 else "completed", "skipped": result["skipped"],
+        return {"status": "unchanged" if result["ran"] == [] else "completed", "skipped": result["skipped"],
                 "model": registration.get("model_name"), "version": registration.get("version"),
                 "gate": registration.get("gate", {}).get("decision")}
 

@@ -34,7 +34,6 @@ DVC_LOCK = threading.Lock()
 
 class StageFailed(GanpipeError):
     def __init__(self, pipeline: str, stage: str, error: BaseException) -> None:
-        self.stage, self.error = stage, error
         first_line = (str(error).splitlines() or [""])[0][:300]
         super().__init__(f"{pipeline}: stage {stage} failed: {type(error).__name__}: {first_line}")
 
@@ -133,7 +132,7 @@ def pipeline_flow(variant: str, dataset: str, params_file: str = "params.yaml", 
             raise StageFailed(pipeline.name, name, error) from error
     skipped = [name for name, result in results.items() if result.get("unchanged")]
     summary = {"pipeline": pipeline.name, "metrics": results["evaluate"], "registration": results["register"],
-               "skipped": skipped}
+               "skipped": skipped, "ran": [name for name in results if name not in skipped]}
     publish_report(pipeline.name, summary)
     return summary
 

@@ -14,7 +14,7 @@ from ganpipe import lineage, tracking
 from ganpipe.checkpoint import load_checkpoint, variant_from_checkpoint
 from ganpipe.config import Config, PipelineSpec, config_to_dict, load_config
 from ganpipe.errors import GanpipeError
-from ganpipe.integrations import registry, serving
+from ganpipe.integrations import registry
 from ganpipe.integrations.dvc import tracked_md5
 from ganpipe.integrations.registry import GateRule
 from ganpipe.paths import ProjectPaths
@@ -68,6 +68,8 @@ def lineage_of(checkpoint: dict[str, Any], pipeline: PipelineSpec, paths: Projec
 
 def register(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dict[str, Any]:
     import mlflow
+
+    from ganpipe.integrations import serving  # imports mlflow: kept off every other command's start-up
 
     if not config.registry.enabled:
         summary = {"model_name": None, "skipped": "registry.enabled is false"}

@@ -47,15 +47,17 @@ def train(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dict[s
     summary: dict[str, Any] = {"checkpoint": str(checkpoint), "steps": config.train.steps}
     last = paths.last_checkpoint(pipeline.name)
     last.unlink(missing_ok=True)
-    write_loss_csv([], paths.probe_curve(pipeline.name))  # a header only, unless probes ran (a DVC plot either way)
+    curve: list[dict[str, float]] = []
     if config.eval.every:
         probed = torch.load(checkpoint, map_location="cpu", weights_only=True)["probe"]
-        write_loss_csv(probed["curve"], paths.probe_curve(pipeline.name))  # the same CSV shape as the losses
+        curve = probed["curve"]
         best = checkpoint.with_name(BEST_FILE)
         if best.is_file():
             checkpoint.replace(last)
             best.replace(checkpoint)
         summary.update(best_step=probed["best_step"], best_score=probed["best_score"])
+    # The losses' CSV shape; a header only without probes (dvc.yaml declares the plot either way).
+    write_loss_csv(curve, paths.probe_curve(pipeline.name))
     return summary
 
 

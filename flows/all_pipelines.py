@@ -12,7 +12,8 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from flows.pipeline import check_prefect_api, pipeline_flow
+from flows.api import check_prefect_api, wait_for_local_api
+from flows.pipeline import pipeline_flow
 from ganpipe.config import Config, PipelineSpec, load_config
 from ganpipe.errors import GanpipeError
 
@@ -93,6 +94,7 @@ def publish_summary(summary: dict[str, Any]) -> None:
 
 def run_all(only: list[str] | None, pipeline_set: str | None, params_file: str, overrides: list[str], root: str) -> dict[str, Any]:
     """The summary, whether or not some pipelines failed (the caller decides the exit code)."""
+    wait_for_local_api()
     check_prefect_api()
     try:
         return all_pipelines_flow(only, pipeline_set, params_file, overrides, root)

@@ -10,10 +10,7 @@ answer is retried with backoff (run.retries); any other failure is final.
 
 from __future__ import annotations
 
-import os
 import threading
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +18,10 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
+from flows.api import check_prefect_api, wait_for_local_api
 from ganpipe import stages
 from ganpipe.config import Config, PipelineSpec, load_config
+from ganpipe.distributed import start_ray_in_background
 from ganpipe.errors import GanpipeError, ServiceUnavailable
 from ganpipe.integrations.dvc import commit_stage, stage_is_current
 from ganpipe.paths import ProjectPaths
@@ -36,17 +35,6 @@ class StageFailed(GanpipeError):
     def __init__(self, pipeline: str, stage: str, error: BaseException) -> None:
         first_line = (str(error).splitlines() or [""])[0][:300]
         super().__init__(f"{pipeline}: stage {stage} failed: {type(error).__name__}: {first_line}")
-
-
-def check_prefect_api(timeout_s: float = 5.0) -> None:
-    url = os.environ.get("PREFECT_API_URL")
-    if not url:
-        return
-    try:
-        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=timeout_s) as response:
-            response.read()
-    except (urllib.error.URLError, OSError) as exc:
-        raise ServiceUnavailable(f"PREFECT_API_URL={url}: Prefect server unreachable ({getattr(exc, 'reason', exc)})") from None
 
 
 def is_transient(task, task_run, state) -> bool:
@@ -78,6 +66,9 @@ def _stage_task(name: str):
             if current:
                 logger.info("%s: unchanged since dvc.lock (params, data and code): skipped", dvc_stage)
                 return {**previous_result(name, target, paths), "unchanged": True}
+        if name in ("prepare", "train_evaluator"):
+            # A stage upstream of train runs, so train will: start Ray now, while this stage works.
+            start_ray_in_background(config.train.num_workers)
         if name == "prepare":
             result = stages.prepare(config, target, paths, data_dir)
         else:
@@ -171,5 +162,6 @@ def publish_report(pipeline: str, summary: dict[str, Any]) -> None:
 
 def run_pipeline(variant: str, dataset: str, params_file: str, overrides: list[str], root: str,
                  data_dir: str | None = None) -> dict[str, Any]:
+    wait_for_local_api()
     check_prefect_api()
     return pipeline_flow(variant, dataset, params_file, overrides, root, data_dir)

@@ -213,8 +213,15 @@ def _run_command(args: argparse.Namespace) -> int:
             args.command, model_commands.registry_command)
         return run(args)
 
-    if args.command == "run" and (args.all or args.only or args.pipeline_set):
-        return _run_many(args)
+    if args.command == "run":
+        from ganpipe.config import load_config
+
+        load_config(args.params, args.overrides)  # a config error answers before any server starts
+        from flows.api import start_local_api
+
+        start_local_api()  # boots while torch and the data load
+        if args.all or args.only or args.pipeline_set:
+            return _run_many(args)
     config, pipeline, layout = _load(args)
     from ganpipe.paths import ProjectPaths
 

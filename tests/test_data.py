@@ -48,6 +48,17 @@ def test_digits_manifest_and_ranges(tmp_path: Path) -> None:
     assert data.train_x[:, 0, 0, 0].mean() < -0.9
 
 
+def test_bundled_digits_read_as_scikit_learn_reads_them() -> None:
+    from sklearn.datasets import load_digits
+
+    from ganpipe.data.digits import load_bundled_digits
+
+    pixels, labels = load_bundled_digits()
+    reference = load_digits()
+    np.testing.assert_array_equal(pixels, reference.images)
+    np.testing.assert_array_equal(labels, reference.target)
+
+
 def test_missing_prepared_dataset_names_the_folder(tmp_path: Path) -> None:
     with pytest.raises(GanpipeError, match="no prepared dataset here"):
         load_prepared(tmp_path / "nothing")

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
+import flows.pipeline
 from ganpipe import stages
 from ganpipe.cli import main
 from ganpipe.errors import GanpipeError, ServiceUnavailable
@@ -36,6 +37,7 @@ def project(tmp_path: Path, monkeypatch, harness) -> SimpleNamespace:
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     monkeypatch.chdir(tmp_path)
     ran: list[str] = []
+    monkeypatch.setattr(flows.pipeline, "start_ray_in_background", lambda num_cpus_hint: None)  # no real stage needs it
     monkeypatch.setattr(stages, "prepare", lambda config, dataset, paths, data_dir=None: ran.append(f"prepare@{dataset}") or {})
     monkeypatch.setattr(stages, "train_evaluator", lambda config, dataset, paths: ran.append(f"evaluator@{dataset}") or {})
     monkeypatch.setattr(stages, "train", lambda config, pipeline, paths: ran.append(f"train@{pipeline.name}") or {})
@@ -111,3 +113,35 @@ def test_selection_names_what_is_unknown(project: SimpleNamespace, capsys) -> No
     assert "--variant: not with --all/--only" in capsys.readouterr().err
     assert main(["run", "--only", "lsgan-grid25"]) == 0  # any pipeline of any set in params.yaml
     assert "register@lsgan-grid25" in project.ran
+
+
+def test_local_api_starts_only_without_a_configured_server(tmp_path: Path) -> None:
+    """`ganpipe run` launches Prefect's API itself (so it boots while torch loads) unless one is configured."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = ("import json, os\nfrom flows.api import start_local_api, wait_for_local_api\n"
+              "from prefect.settings import get_current_settings\n"
+              "start_local_api(); wait_for_local_api()\n"
+              "print(json.dumps({'env': os.environ.get('PREFECT_API_URL'), 'settings': get_current_settings().api.url}))\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), PYTHONPATH=str(REPO))
+    started = json.loads(subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                                        check=True, timeout=180).stdout.splitlines()[-1])
+    assert started["env"].startswith("http://127.0.0.1:") and started["settings"] == started["env"]
+
+    configured = json.loads(subprocess.run([sys.executable, "-c", script], env={**env, "PREFECT_API_URL": "http://example.invalid/api"},
+                                           capture_output=True, text=True, check=True, timeout=60).stdout.splitlines()[-1])
+    assert configured == {"env": "http://example.invalid/api", "settings": "http://example.invalid/api"}
+
+
+def test_ray_started_in_the_background_hands_its_error_to_the_caller(monkeypatch) -> None:
+    from ganpipe import distributed
+
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")  # nothing listens on port 1
+    monkeypatch.setattr(distributed, "_starter", None)
+    distributed.start_ray_in_background(2)
+    with pytest.raises(ServiceUnavailable, match="RAY_ADDRESS='127.0.0.1:1'"):
+        distributed.init_ray(2)

@@ -21,7 +21,7 @@ from prefect.tasks import exponential_backoff
 from flows.api import check_prefect_api, wait_for_local_api
 from ganpipe import stages
 from ganpipe.config import Config, PipelineSpec, load_config
-from ganpipe.distributed import start_ray_in_background
+from ganpipe.distributed import ray_cpus_needed, start_ray_in_background
 from ganpipe.errors import GanpipeError, ServiceUnavailable
 from ganpipe.integrations.dvc import commit_stage, stage_is_current
 from ganpipe.paths import ProjectPaths
@@ -68,7 +68,7 @@ def _stage_task(name: str):
                 return {**previous_result(name, target, paths), "unchanged": True}
         if name in ("prepare", "train_evaluator"):
             # A stage upstream of train runs, so train will: start Ray now, while this stage works.
-            start_ray_in_background(config.train.num_workers)
+            start_ray_in_background(ray_cpus_needed(config.train.model_dump()))
         if name == "prepare":
             result = stages.prepare(config, target, paths, data_dir)
         else:

@@ -33,6 +33,7 @@ def make_checkpoint(state: TrainingState, config: Config, pipeline: PipelineSpec
         "nets": {name: unwrap(net).state_dict() for name, net in state.nets.items()},
         "optimizers": {name: opt.state_dict() for name, opt in state.optimizers.items()},
         "variant_state": state.variant.extra_state(),
+        "scalers": {name: scaler.state_dict() for name, scaler in state.scalers.items()},
         "rng": {"torch": torch.get_rng_state()},
     }
 
@@ -78,6 +79,11 @@ def restore_state(state: TrainingState, checkpoint: dict[str, Any]) -> None:
     for name, optimizer in state.optimizers.items():
         optimizer.load_state_dict(checkpoint["optimizers"][name])
     state.variant.load_extra_state(checkpoint.get("variant_state", {}))
+    if checkpoint.get("scalers"):
+        device = next(unwrap(state.nets["G"]).parameters()).device
+        state.scalers = {name: torch.amp.GradScaler(device.type) for name in checkpoint["scalers"]}
+        for name, scaler in state.scalers.items():
+            scaler.load_state_dict(checkpoint["scalers"][name])
     state.step = int(checkpoint["step"])
     torch.set_rng_state(checkpoint["rng"]["torch"])
 

@@ -86,9 +86,22 @@ class TrainConfig(Section):
     decay_start: float = Field(0.5, ge=0, lt=1, description="linear_decay: fraction of steps before decay")
     seed: int = 0
     num_workers: int = Field(2, ge=1)
+    cpus_per_worker: int | None = Field(None, ge=1, description="CPUs (and torch threads) per Ray worker; "
+                                        "default: this machine's CPUs / num_workers locally, 1 on a cluster")
+    placement_strategy: Literal["PACK", "SPREAD", "STRICT_SPREAD"] = Field(
+        "PACK", description="Ray placement of the workers: PACK fills a node first, SPREAD spreads them over nodes")
     use_gpu: bool = False
+    precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="autocast dtype; fp16 adds a GradScaler")
+    channels_last: bool = Field(False, description="conv nets and image batches in channels-last memory format")
+    compile: bool = Field(False, description="torch.compile the trained nets")
     checkpoint_every: int = Field(500, ge=1)
     keep_checkpoints: int = Field(2, ge=1)
+    max_failures: int = Field(2, ge=-1, description="Ray Train restarts from the latest checkpoint after a worker "
+                              "failure, this many times (-1: always)")
+    resume: bool = Field(True, description="a rerun continues the same training run's latest checkpoint "
+                         "(same params and data); false starts afresh")
+    storage_path: str | None = Field(None, description="where Ray Train keeps checkpoints: a directory or an "
+                                     "s3:// URI (default: outputs/ray)")
     log_every: int = Field(1, ge=1)
     progress: bool = True
 
@@ -99,6 +112,9 @@ class TrainConfig(Section):
                 f"train.batch_size={self.batch_size}: must be divisible by "
                 f"train.num_workers={self.num_workers}"
             )
+        if self.precision == "fp16" and (self.gp_weight or self.r1_weight):
+            raise ValueError("train.precision=fp16: the gradient penalties (gp_weight, r1_weight) need fp32 or bf16 "
+                             "(a loss-scaled penalty gradient is not supported)")
         return self
 
     @property

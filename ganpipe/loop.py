@@ -12,8 +12,9 @@ and noise the uninterrupted run would have seen.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import torch
@@ -31,6 +32,7 @@ class TrainingState:
     nets: dict[str, nn.Module]
     optimizers: dict[str, torch.optim.Optimizer]
     step: int = 0
+    scalers: dict[str, torch.amp.GradScaler] = field(default_factory=dict)  # train.precision=fp16 only
 
 
 class Callback:
@@ -49,8 +51,40 @@ def step_generator(seed: int, step: int, rank: int) -> torch.Generator:
 
 
 def unwrap(net: nn.Module) -> nn.Module:
-    """The module inside a DistributedDataParallel wrapper (or the module itself)."""
+    """The module inside torch.compile's and DistributedDataParallel's wrappers (or the module itself)."""
+    net = getattr(net, "_orig_mod", net)
     return getattr(net, "module", net)
+
+
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def autocast(precision: str, device: torch.device):
+    """Mixed precision for the forward passes and losses (fp32: a no-op)."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=AUTOCAST_DTYPES[precision])
+
+
+def make_scalers(precision: str, device: torch.device, names: Sequence[str]) -> dict[str, torch.amp.GradScaler]:
+    """fp16 gradients underflow without loss scaling: one GradScaler per optimizer (none otherwise)."""
+    return {name: torch.amp.GradScaler(device.type) for name in names} if precision == "fp16" else {}
+
+
+def to_channels_last(nets: dict[str, nn.Module]) -> None:
+    for net in nets.values():
+        net.to(memory_format=torch.channels_last)
+
+
+def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, scaler: torch.amp.GradScaler | None) -> None:
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is None:
+        loss.backward()
+        optimizer.step()
+        return
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
 
 
 @torch.no_grad()
@@ -120,6 +154,11 @@ def train_loop(
         raise ValueError(f"variant {variant.name} trains on {missing}, but the data holds only {sorted(data)}")
     batch_size = min(per_worker_batch(train, world_size), *(len(data[group[0]]) for group in groups))
     device = data[groups[0][0]].device
+    if not state.scalers:
+        state.scalers = make_scalers(train.precision, device, list(optimizers))
+    if train.channels_last:
+        data = {name: tensor.contiguous(memory_format=torch.channels_last) if tensor.dim() == 4 else tensor
+                for name, tensor in data.items()}
     for net in nets.values():
         net.train()
     while state.step < train.steps:
@@ -130,16 +169,14 @@ def train_loop(
         for _ in range(train.n_critic):
             batch = draw_batch(data, groups, batch_size, generator)
             z = variant.sample_noise(batch_size, generator, device)
-            d_loss, d_stats = variant.discriminator_loss(nets, batch, z, step)
-            optimizers["D"].zero_grad(set_to_none=True)
-            d_loss.backward()
-            optimizers["D"].step()
+            with autocast(train.precision, device):
+                d_loss, d_stats = variant.discriminator_loss(nets, batch, z, step)
+            optimizer_step(optimizers["D"], d_loss, state.scalers.get("D"))
             variant.after_discriminator_step(nets)
         z = variant.sample_noise(batch_size, generator, device)
-        g_loss, g_stats = variant.generator_loss(nets, batch, z, step)
-        optimizers["G"].zero_grad(set_to_none=True)
-        g_loss.backward()
-        optimizers["G"].step()
+        with autocast(train.precision, device):
+            g_loss, g_stats = variant.generator_loss(nets, batch, z, step)
+        optimizer_step(optimizers["G"], g_loss, state.scalers.get("G"))
         if "G_ema" in nets:
             update_ema(nets["G_ema"], unwrap(nets["G"]), train.ema)
         state.step += 1

@@ -6,6 +6,7 @@ The core never imports a tracker; MLflow and DVC plots read the loss log afterwa
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -75,3 +76,31 @@ class ProgressBar(Callback):
 
     def close(self) -> None:
         self.bar.close()
+
+
+class Throughput(Callback):
+    """Images (or points) per second over the steps after the first `warmup` this run took,
+    counting the global batch (every worker's share)."""
+
+    def __init__(self, global_batch: int, warmup: int = 5) -> None:
+        self.global_batch = global_batch
+        self.warmup = warmup
+        self._seen = 0
+        self._started: float | None = None
+        self._timed_steps = 0
+        self._elapsed = 0.0
+
+    def on_step(self, state: TrainingState, stats: dict[str, float]) -> None:
+        self._seen += 1
+        now = time.perf_counter()
+        if self._started is None:
+            if self._seen == self.warmup:
+                self._started = now
+            return
+        self._timed_steps += 1
+        self._elapsed = now - self._started
+
+    @property
+    def images_per_s(self) -> float:
+        """0.0 until a step after the warm-up has been timed."""
+        return self._timed_steps * self.global_batch / self._elapsed if self._elapsed else 0.0

@@ -48,9 +48,9 @@ def test_deployments_from_prefect_yaml_run_on_a_worker(prefect_server: dict[str,
 
     triggered = prefect("deployment", "run", "ganpipe-pipeline/pipeline", cwd=project, env=env).stdout
     flow_run_id = re.search(r"UUID:\s*([0-9a-f-]{36})", triggered).group(1)
-    prefect("worker", "start", "--pool", "ganpipe", "--run-once", cwd=project, env=env, timeout=900)
+    worker = prefect("worker", "start", "--pool", "ganpipe", "--run-once", cwd=project, env=env, timeout=900)
     flow_run = json.loads(prefect("flow-run", "inspect", flow_run_id, "--output", "json", cwd=project, env=env).stdout)
-    assert flow_run["state"]["type"] == "COMPLETED", flow_run["state"]
+    assert flow_run["state"]["type"] == "COMPLETED", (flow_run["state"], worker.stdout[-3000:], worker.stderr[-3000:])
     # The run did the real work: a registered model whose lineage names this flow run.
     from mlflow import MlflowClient
 

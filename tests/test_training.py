@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -10,7 +12,7 @@ import torch
 from ganpipe.checkpoint import load_checkpoint, make_checkpoint, restore_state, save_checkpoint
 from ganpipe.config import Config, DataConfig, ModelConfig, PipelineSpec, TrainConfig
 from ganpipe.errors import GanpipeError
-from ganpipe.loop import Callback, TrainingState, train_loop
+from ganpipe.loop import Callback, TrainingState, to_channels_last, train_loop
 from ganpipe.nets.classifier import DigitsClassifier
 from ganpipe.nets.dcgan import DCGANBody, DCGANGenerator
 from ganpipe.variants import build_variant
@@ -54,7 +56,8 @@ def fake_images(n: int = 64) -> torch.Tensor:
     return torch.rand(n, 1, 16, 16, generator=torch.Generator().manual_seed(3)) * 2 - 1
 
 
-@pytest.mark.parametrize("extra", [{}, {"ema": 0.9, "instance_noise": 0.1}])
+@pytest.mark.parametrize("extra", [{}, {"ema": 0.9, "instance_noise": 0.1}, {"lr_schedule": "linear_decay"},
+                                   {"precision": "fp16"}, {"precision": "bf16", "channels_last": True}])
 def test_resume_equals_uninterrupted(tmp_path: Path, extra: dict) -> None:
     k = 5
     images = fake_images()
@@ -81,6 +84,39 @@ def test_resume_equals_uninterrupted(tmp_path: Path, extra: dict) -> None:
     for name in uninterrupted.nets:
         for a, b in zip(resumed.nets[name].state_dict().values(), uninterrupted.nets[name].state_dict().values()):
             torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+
+
+def test_mixed_precision_trains_and_keeps_its_loss_scale(tmp_path: Path) -> None:
+    config = tiny_config(4, precision="fp16", channels_last=True)
+    state = new_state(config)
+    to_channels_last(state.nets)  # as the Ray worker does, before DDP
+    train_loop(state, fake_images(), config.train)
+    assert set(state.scalers) == {"D", "G"} and state.scalers["G"].get_scale() > 0
+    assert all(torch.isfinite(p).all() for net in state.nets.values() for p in net.parameters())
+    conv = next(m for m in state.nets["G"].modules() if isinstance(m, torch.nn.ConvTranspose2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    path = tmp_path / "c.pt"
+    save_checkpoint(make_checkpoint(state, config, PIPELINE), path)
+    assert torch.load(path, weights_only=True)["scalers"]["G"]["scale"] == state.scalers["G"].get_scale()
+
+
+def test_fp16_refuses_gradient_penalties() -> None:
+    with pytest.raises(ValueError, match="train.precision=fp16: the gradient penalties"):
+        TrainConfig(precision="fp16", gp_weight=10.0)
+
+
+def test_throughput_counts_the_global_batch_after_the_warm_up() -> None:
+    from ganpipe.stats import Throughput
+
+    throughput = Throughput(global_batch=32, warmup=2)
+    state = SimpleNamespace(step=0)
+    assert throughput.images_per_s == 0.0
+    for _ in range(2):
+        throughput.on_step(state, {})
+    time.sleep(0.05)
+    throughput.on_step(state, {})
+    throughput.on_step(state, {})
+    assert 0 < throughput.images_per_s < 2 * 32 / 0.05
 
 
 def test_checkpoint_loads_with_weights_only(tmp_path: Path) -> None:

@@ -37,14 +37,14 @@ def train(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dict[s
         loop_config,
         variant.training_arrays(data),
         run_name=pipeline.name,
-        storage_path=paths.ray_storage,
+        storage=config.train.storage_path or paths.ray_storage,
         out_dir=paths.train_dir(pipeline.name),
-        num_workers=config.train.num_workers,
-        use_gpu=config.train.use_gpu,
-        keep_checkpoints=config.train.keep_checkpoints,
     )
     write_loss_csv(read_loss_log(paths.losses(pipeline.name)), paths.loss_curve(pipeline.name))
-    summary: dict[str, Any] = {"checkpoint": str(checkpoint), "steps": config.train.steps}
+    run = torch.load(checkpoint, map_location="cpu", weights_only=True).get("run", {})
+    summary: dict[str, Any] = {"checkpoint": str(checkpoint), "steps": config.train.steps,
+                               "num_workers": run.get("world_size"), "worker_node_ids": run.get("node_ids"),
+                               "resumed_from": run.get("resumed_from", []), "images_per_s": run.get("images_per_s")}
     last = paths.last_checkpoint(pipeline.name)
     last.unlink(missing_ok=True)
     curve: list[dict[str, float]] = []

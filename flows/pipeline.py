@@ -11,6 +11,7 @@ answer is retried with backoff (run.retries); any other failure is final.
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -116,14 +117,20 @@ def pipeline_flow(variant: str, dataset: str, params_file: str = "params.yaml", 
         ("register", register_task, (config, pipeline, root, dvc(f"register@{pipeline.name}"))),
     ]
     results: dict[str, dict[str, Any]] = {}
+    seconds: dict[str, float] = {}
     for name, stage_task, arguments in steps:
+        started = time.perf_counter()
         try:
             results[name] = stage_task.with_options(**retry)(*arguments)
         except Exception as error:
             raise StageFailed(pipeline.name, name, error) from error
+        seconds[name] = round(time.perf_counter() - started, 2)
     skipped = [name for name, result in results.items() if result.get("unchanged")]
+    training = {key: results["train"][key] for key in ("steps", "num_workers", "images_per_s", "resumed_from")
+                if key in results["train"]}
     summary = {"pipeline": pipeline.name, "metrics": results["evaluate"], "registration": results["register"],
-               "skipped": skipped, "ran": [name for name in results if name not in skipped]}
+               "training": training, "skipped": skipped, "ran": [name for name in results if name not in skipped],
+               "stage_seconds": seconds}
     publish_report(pipeline.name, summary)
     return summary
 

@@ -22,7 +22,8 @@ from prefect.tasks import exponential_backoff
 from flows.api import check_prefect_api, wait_for_local_api
 from ganpipe import stages
 from ganpipe.config import Config, PipelineSpec, load_config
-from ganpipe.distributed import ray_cpus_needed, start_ray_in_background
+from ganpipe.distributed import ray_cpus_needed
+from ganpipe.integrations.ray_cluster import start_ray_in_background
 from ganpipe.errors import GanpipeError, ServiceUnavailable
 from ganpipe.integrations.dvc import commit_stage, stage_is_current
 from ganpipe.paths import ProjectPaths

@@ -1,7 +1,7 @@
 """Ray Train at the edge: runs the core training loop in a TorchTrainer (DDP), one shard per worker.
 
-Joins the cluster at RAY_ADDRESS when it is set, otherwise starts Ray on this machine.
-Checkpoints go through `ray.train.report` into `<storage>/<run name>` (a directory or an s3://
+Joins the cluster at RAY_ADDRESS when it is set, otherwise starts Ray on this machine
+(ganpipe/integrations/ray_cluster.py). Checkpoints go through `ray.train.report` into `<storage>/<run name>` (a directory or an s3://
 URI), not ~/ray_results. A worker that dies is replaced and the group restarts from the latest
 checkpoint (train.max_failures); a whole run that died is resumed by running it again, when
 its params and data are the same (train.resume): randomness is a function of (seed, step,
@@ -14,16 +14,15 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import sys
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ganpipe.errors import GanpipeError, ServiceUnavailable
+from ganpipe.errors import GanpipeError
+from ganpipe.integrations.ray_cluster import init_ray
 
 CHECKPOINT_FILE = "checkpoint.pt"
 LOSSES_FILE = "losses.jsonl"
@@ -31,86 +30,6 @@ BEST_FILE = "best.pt"  # the best probed step's checkpoint (eval.every > 0)
 RUN_MARKER = "ganpipe-run.json"  # beside Ray's files: which params and data the run trains on
 # Settings that change how a run is carried out, not what it computes: a rerun may change them and resume.
 NOT_IN_FINGERPRINT = ("resume", "progress", "max_failures", "storage_path", "placement_strategy")
-
-
-def check_ray_address(address: str | None, timeout_s: float = 5.0) -> None:
-    """Fail fast, naming the address, when RAY_ADDRESS points at nothing that answers."""
-    if not address or address in ("auto", "local"):
-        return
-    host_port = address.split("://", 1)[-1].rstrip("/")
-    host, _, port = host_port.rpartition(":")
-    if not host or not port.isdigit():
-        raise GanpipeError(f"RAY_ADDRESS={address!r}: expected host:port or ray://host:port")
-    try:
-        with socket.create_connection((host, int(port)), timeout=timeout_s):
-            pass
-    except OSError as exc:
-        raise ServiceUnavailable(f"RAY_ADDRESS={address!r}: Ray cluster unreachable ({exc})") from None
-
-
-def init_ray(num_cpus_hint: int) -> None:
-    """Join RAY_ADDRESS's cluster, or start Ray here; waits for a start begun by `start_ray_in_background`
-    (if that failed, say RAY_ADDRESS did not answer, this tries again and the error is the caller's)."""
-    import ray
-
-    starter = _starter
-    if starter is not None and starter is not threading.current_thread():
-        starter.ready.wait()
-    with _ray_lock:
-        if ray.is_initialized():
-            return
-        address = os.environ.get("RAY_ADDRESS")
-        check_ray_address(address)
-        # Ray Train's controller polls its workers every 2 s by default, so even a finished run
-        # waits for the next poll; 0.5 s costs nothing measurable. (A user's own setting wins.)
-        os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.5")
-        if address:
-            ray.init(address=address, log_to_driver=True)
-        else:
-            # One machine has no node to be preempted: skip the watcher actor (a process) Ray Train starts.
-            os.environ.setdefault("RAY_TRAIN_ENABLE_PREEMPTION_WATCHER", "0")
-            # Locally, reserve at least one CPU per worker plus one for Ray Train's controller. Ray
-            # runs its workers at nice 15 by default; the training workers are the job here, and
-            # at 15 they lose ~5 % of their steps to anything else on the machine.
-            # address="local": a new instance even when `ray start` left a cluster (or its stale
-            # address file) on this machine; RAY_ADDRESS=auto joins that one instead.
-            ray.init(address="local", num_cpus=max(os.cpu_count() or 1, num_cpus_hint + 1), include_dashboard=False,
-                     _system_config={"worker_niceness": 0})
-
-
-class _RayStarter(threading.Thread):
-    """Starts Ray, then stays alive until the process exits: Ray ties its local processes' lives to
-    the thread that started them (PR_SET_PDEATHSIG), so a thread that ended would take them along."""
-
-    def __init__(self, num_cpus_hint: int) -> None:
-        super().__init__(name="ray-start", daemon=True)
-        self.num_cpus_hint = num_cpus_hint
-        self.ready = threading.Event()
-
-    def run(self) -> None:
-        try:
-            init_ray(self.num_cpus_hint)
-        except Exception:  # init_ray's next caller tries again and gets the error
-            pass
-        finally:
-            self.ready.set()
-        threading.Event().wait()
-
-
-_ray_lock = threading.Lock()
-_starter: _RayStarter | None = None
-
-
-def start_ray_in_background(num_cpus_hint: int) -> None:
-    """Begin starting Ray (~3 s) while this process does other work; `init_ray` waits for it."""
-    global _starter
-    import ray
-
-    with _ray_lock:
-        if _starter is not None or ray.is_initialized():
-            return
-        _starter = _RayStarter(num_cpus_hint)
-        _starter.start()
 
 
 def _worker(loop_config: dict[str, Any]) -> None:
@@ -223,26 +142,29 @@ def training_fingerprint(loop_config: dict[str, Any], arrays: dict[str, np.ndarr
     return digest.hexdigest()
 
 
-def storage_filesystem(storage: str | Path):
-    """(pyarrow filesystem, path in it) for a local directory or a URI such as s3://bucket/prefix."""
+def storage_location(storage: str | Path) -> str:
+    """A URI (s3://bucket/prefix) as given; a local directory made absolute, and created."""
+    if "://" in str(storage):
+        return str(storage)
+    Path(storage).mkdir(parents=True, exist_ok=True)
+    return str(Path(storage).resolve())
+
+
+def run_directory(location: str, run_name: str):
+    """(pyarrow filesystem, path of `<location>/<run_name>` in it)."""
     import pyarrow.fs
 
-    location = str(storage)
-    if "://" not in location:
-        location = str(Path(location).resolve())
-        Path(location).mkdir(parents=True, exist_ok=True)
     try:
-        return pyarrow.fs.FileSystem.from_uri(location)
+        fs, base = pyarrow.fs.FileSystem.from_uri(location)
     except Exception as exc:
-        raise GanpipeError(f"train.storage_path={storage!r}: cannot open ({type(exc).__name__}: {exc})") from None
+        raise GanpipeError(f"train.storage_path={location!r}: cannot open ({type(exc).__name__}: {exc})") from None
+    return fs, f"{base.rstrip('/')}/{run_name}"
 
 
-def previous_run_resumable(storage: str | Path, run_name: str, fingerprint: str) -> bool:
-    """Whether `<storage>/<run_name>` holds a run on the same params and data, with a checkpoint."""
+def previous_run_resumable(fs, run_dir: str, fingerprint: str) -> bool:
+    """Whether `run_dir` holds a run on the same params and data, with a checkpoint."""
     import pyarrow.fs
 
-    fs, base = storage_filesystem(storage)
-    run_dir = f"{base.rstrip('/')}/{run_name}"
     try:
         with fs.open_input_stream(f"{run_dir}/{RUN_MARKER}") as stream:
             marker = json.loads(stream.read())
@@ -253,25 +175,23 @@ def previous_run_resumable(storage: str | Path, run_name: str, fingerprint: str)
     return marker.get("fingerprint") == fingerprint and has_checkpoint
 
 
-def start_run_directory(storage: str | Path, run_name: str, fingerprint: str) -> None:
-    """Clear `<storage>/<run_name>` and mark it with the run's fingerprint."""
-    fs, base = storage_filesystem(storage)
-    run_dir = f"{base.rstrip('/')}/{run_name}"
+def start_run_directory(fs, run_dir: str, fingerprint: str) -> None:
+    """Clear `run_dir` and mark it with the run's fingerprint."""
     fs.delete_dir_contents(run_dir, missing_dir_ok=True)
     fs.create_dir(run_dir)
     with fs.open_output_stream(f"{run_dir}/{RUN_MARKER}") as stream:
         stream.write(json.dumps({"fingerprint": fingerprint}).encode())
 
 
-def cpus_per_worker(train: dict[str, Any], local: bool) -> int:
+def cpus_per_worker(train: dict[str, Any]) -> int:
     """train.cpus_per_worker, else this machine's CPUs shared by the workers (locally) or 1 (on a cluster)."""
     if train.get("cpus_per_worker"):
         return int(train["cpus_per_worker"])
-    return max(1, (os.cpu_count() or 1) // train["num_workers"]) if local else 1
+    return 1 if os.environ.get("RAY_ADDRESS") else max(1, (os.cpu_count() or 1) // train["num_workers"])
 
 
 def ray_cpus_needed(train: dict[str, Any]) -> int:
-    return train["num_workers"] * cpus_per_worker(train, local=not os.environ.get("RAY_ADDRESS"))
+    return train["num_workers"] * cpus_per_worker(train)
 
 
 def train_distributed(
@@ -290,16 +210,16 @@ def train_distributed(
     from ray.train.torch import TorchTrainer
 
     train = loop_config["config"]["train"]
-    local = not os.environ.get("RAY_ADDRESS")
-    cpus = cpus_per_worker(train, local)
-    init_ray(train["num_workers"] * cpus)
+    cpus = cpus_per_worker(train)
+    init_ray(ray_cpus_needed(train))
     fingerprint = training_fingerprint(loop_config, arrays)
-    if train.get("resume", True) and previous_run_resumable(storage, run_name, fingerprint):
+    storage_path = storage_location(storage)
+    fs, run_dir = run_directory(storage_path, run_name)
+    if train.get("resume", True) and previous_run_resumable(fs, run_dir, fingerprint):
         print(f"train {run_name}: resuming the earlier run on the same params and data from its latest checkpoint "
               f"in {storage}/{run_name} (train.resume=false starts afresh)", file=sys.stderr, flush=True)
     else:
-        start_run_directory(storage, run_name, fingerprint)
-    storage_path = str(storage) if "://" in str(storage) else str(Path(storage).resolve())
+        start_run_directory(fs, run_dir, fingerprint)
     trainer = TorchTrainer(
         _worker,
         train_loop_config={**loop_config, "arrays": arrays, "cpus_per_worker": cpus},

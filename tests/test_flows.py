@@ -138,10 +138,10 @@ def test_local_api_starts_only_without_a_configured_server(tmp_path: Path) -> No
 
 
 def test_ray_started_in_the_background_hands_its_error_to_the_caller(monkeypatch) -> None:
-    from ganpipe import distributed
+    from ganpipe.integrations import ray_cluster
 
     monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")  # nothing listens on port 1
-    monkeypatch.setattr(distributed, "_starter", None)
-    distributed.start_ray_in_background(2)
+    monkeypatch.setattr(ray_cluster, "_starter", None)
+    ray_cluster.start_ray_in_background(2)
     with pytest.raises(ServiceUnavailable, match="RAY_ADDRESS='127.0.0.1:1'"):
-        distributed.init_ray(2)
+        ray_cluster.init_ray(2)

@@ -10,6 +10,8 @@ classifier (trained once per invocation, as the evaluator stage does), modes of 
     python bench/mode_coverage.py --quick              # a few rows, 2 seeds
     python bench/mode_coverage.py                      # the full table: 10 seeds (3 on stacked_digits)
     python bench/mode_coverage.py --rows "gan (no R1),pacgan4" --datasets ring8 --seeds 3
+    python bench/mode_coverage.py --datasets ring8 --rows "gan + R1 (recommended)" --seeds 5 --first-seed 5 --json b.json
+    python bench/mode_coverage.py --datasets grid25 --rows "gan + R1 (recommended)" --seeds 1 --set model.latent_components=25
 """
 
 from __future__ import annotations
@@ -87,8 +89,8 @@ PUBLISHED = {
 }
 
 
-def row_config(row: Row, dataset: str, seed: int, steps: int | None):
-    overrides = [*row.overrides, f"train.seed={seed}", "train.num_workers=1", "train.progress=false"]
+def row_config(row: Row, dataset: str, seed: int, steps: int | None, extra: tuple[str, ...] = ()):
+    overrides = [*row.overrides, *extra, f"train.seed={seed}", "train.num_workers=1", "train.progress=false"]
     if steps:
         overrides.append(f"train.steps={steps}")
     return load_config(ROOT / "params.yaml", overrides, PipelineSpec(variant=row.variant, dataset=dataset))
@@ -108,8 +110,8 @@ def stacked_evaluator(data_config_json: str):
     return fit_evaluator(data, config.eval.evaluator, progress=False)[0]
 
 
-def train_once(row: Row, dataset: str, seed: int, steps: int | None):
-    config = row_config(row, dataset, seed, steps)
+def train_once(row: Row, dataset: str, seed: int, steps: int | None, extra: tuple[str, ...] = ()):
+    config = row_config(row, dataset, seed, steps, extra)
     built = built_dataset(dataset, config.data.model_dump_json())
     torch.manual_seed(seed)
     variant = build_variant(row.variant, config, built["train_x"].shape[1:])
@@ -119,8 +121,8 @@ def train_once(row: Row, dataset: str, seed: int, steps: int | None):
     return config, built, variant, nets
 
 
-def run_once(row: Row, dataset: str, seed: int, steps: int | None) -> dict[str, float]:
-    config, built, variant, nets = train_once(row, dataset, seed, steps)
+def run_once(row: Row, dataset: str, seed: int, steps: int | None, extra: tuple[str, ...] = ()) -> dict[str, float]:
+    config, built, variant, nets = train_once(row, dataset, seed, steps, extra)
     if dataset in IMAGE_DATASETS:
         samples = generate(variant, sampling_net(nets), config.eval.num_samples, seed=10_000 + seed)
         classifier = stacked_evaluator(config.data.model_dump_json())
@@ -147,8 +149,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, help=f"seeds per row (default 10, {IMAGE_SEEDS} on image datasets, 2 with --quick)")
     parser.add_argument("--datasets", default="ring8,grid25,stacked_digits")
     parser.add_argument("--rows", help="comma-separated row names (default: all)")
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1 (to split a table across processes)")
     parser.add_argument("--steps", type=int, help="override train.steps for every row")
-    parser.add_argument("--json", type=Path, help="also write every run's metrics here")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="override one param of every row (after the row's own); repeatable")
+    parser.add_argument("--json", type=Path, help="also write every run's metrics here (updated after each run)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -161,27 +166,28 @@ def main() -> None:
         seeds = args.seeds or (2 if args.quick else IMAGE_SEEDS if is_image else 10)
         total = modes_total(dataset)
         samples = "26,000 samples" if is_image else "2,500 samples"
-        print(f"\n### {dataset} ({seeds} seeds, {samples} each)\n")
+        with_set = f"; every row with {', '.join(args.overrides)}" if args.overrides else ""
+        print(f"\n### {dataset} ({seeds} seeds, {samples} each{with_set})\n")
         print("| configuration | modes (mean) | HQ % (mean) | runs with all modes | KL (mean) | s/run |")
         print("|---|---|---|---|---|---|")
         for name, modes, hq, *kl in PUBLISHED.get(dataset, []):
             print(f"| *{name}* | {modes:g} | {'' if hq is None else hq} | | {kl[0] if kl else ''} | |")
         for row in rows:
             runs = []
-            for seed in range(seeds):
+            for seed in range(args.first_seed, args.first_seed + seeds):
                 started = time.perf_counter()
-                metrics = run_once(row, dataset, seed, args.steps)
+                metrics = run_once(row, dataset, seed, args.steps, tuple(args.overrides))
                 metrics["seconds"] = time.perf_counter() - started
                 runs.append(metrics)
                 results.append({"row": row.name, "dataset": dataset, "seed": seed, **metrics})
+                if args.json:  # after every run, so a long table interrupted keeps what it measured
+                    args.json.write_text(json.dumps(results, indent=2))
             kls = [r["mode_kl"] for r in runs if r["mode_kl"] is not None]
             print(f"| **ganpipe {row.name}** | {np.mean([r['modes_covered'] for r in runs]):.1f} "
                   f"| {mean_or_blank([r['high_quality_pct'] for r in runs])} "
                   f"| {sum(r['modes_covered'] == total for r in runs)}/{len(runs)} "
                   f"| {np.mean(kls) if kls else float('nan'):.3f} "
                   f"| {np.mean([r['seconds'] for r in runs]):.0f} |", flush=True)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

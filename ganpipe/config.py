@@ -45,7 +45,8 @@ class DataConfig(Section):
 
 
 class ModelConfig(Section):
-    arch: Literal["auto", "dcgan", "mlp"] = "auto"
+    arch: Literal["auto", "dcgan", "mlp", "unet", "resnet"] = Field(
+        "auto", description="generating variants: dcgan | mlp; translating variants: G is a unet | resnet")
     z_dim: int = Field(64, ge=1)
     g_width: int = Field(32, ge=1, description="conv: channels of G's last hidden layer")
     d_width: int = Field(32, ge=1, description="conv: channels of D's first layer")
@@ -59,6 +60,8 @@ class ModelConfig(Section):
     packing: int = Field(1, ge=1, description="PacGAN: samples per D input (1: off)")
     feature_matching: bool = False
     auxiliary_classifier: bool = Field(False, description="cgan: ACGAN, D predicts the class instead of seeing it")
+    patch_layers: int | None = Field(None, ge=1, description="PatchGAN D: stride-2 layers (null: log2(size) - 5, at least 1)")
+    latent_components: int = Field(0, ge=0, description="a uniform categorical code of this many values joins z (0: off)")
 
 
 class TrainConfig(Section):

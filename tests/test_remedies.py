@@ -117,3 +117,35 @@ def test_mode_metrics_on_known_samples() -> None:
     p = np.array([1 / 3, 2 / 3])
     assert m["mode_kl"] == pytest.approx(float((p * np.log(p * 4)).sum()))
     assert m["mode_score"] == pytest.approx(2 + 0.999 * 0.75)
+
+
+def test_latent_code_joins_z_as_a_uniform_one_hot() -> None:
+    variant, _ = variant_for("gan", "model.latent_components=5")
+    assert variant.latent_dim == 4 + 5
+    assert variant.build_nets()["G"].net[0].in_features == 9
+    noise = variant.sample_noise(5000, torch.Generator().manual_seed(0), torch.device("cpu"))
+    code = noise[:, 4:]
+    assert torch.equal(code.sum(dim=1), torch.ones(5000)) and set(code.unique().tolist()) == {0.0, 1.0}
+    shares = code.mean(dim=0)
+    assert torch.all((shares - 0.2).abs() < 0.02)  # every value about equally often
+    # Off, the noise is what it always was: earlier runs keep their random stream.
+    plain, _ = variant_for("gan")
+    torch.testing.assert_close(plain.sample_noise(6, torch.Generator().manual_seed(1), torch.device("cpu")),
+                               torch.randn(6, 4, generator=torch.Generator().manual_seed(1)))
+
+
+def test_latent_code_under_cgan_keeps_the_label_last() -> None:
+    config = load_config(REPO / "params.yaml", [*SMALL, "model.latent_components=3"], PipelineSpec(variant="cgan", dataset="ring8"))
+    variant = build_variant("cgan", config, (2,), num_classes=8)
+    noise = variant.sample_noise(4, torch.Generator().manual_seed(0), torch.device("cpu"), labels=torch.tensor([0, 7, 2, 2]))
+    assert noise.shape == (4, 4 + 3 + 8)
+    assert variant.labels_of(noise).argmax(dim=1).tolist() == [0, 7, 2, 2]
+    relabelled = variant.conditioned_noise(noise, {"y": torch.tensor([1, 1, 1, 1])})
+    torch.testing.assert_close(relabelled[:, :7], noise[:, :7])
+    assert variant.labels_of(relabelled).argmax(dim=1).tolist() == [1, 1, 1, 1]
+
+
+def test_latent_code_is_refused_by_translating_variants() -> None:
+    config = load_config(REPO / "params.yaml", ["model.latent_components=4"], PipelineSpec(variant="pix2pix", dataset="edges2digits"))
+    with pytest.raises(ConfigError, match="model.latent_components=4"):
+        build_variant("pix2pix", config, (1, 32, 32), input_shape=(1, 32, 32))

@@ -34,6 +34,36 @@ def test_patchgan_matches_the_paper_at_256_and_shrinks_with_the_image() -> None:
     assert PatchDiscriminator(2, 32, 4)(torch.zeros(1, 2, 32, 32)).shape == (1, 1, 14, 14)
 
 
+def test_patch_layers_widen_the_receptive_field() -> None:
+    _, default = tiny_pix2pix("data.image_size=32")
+    _, wide = tiny_pix2pix("data.image_size=32", "model.patch_layers=3")
+    pair = torch.zeros(2, 2, 32, 32)
+    # Three stride-2 layers (the paper's 70x70 patch) leave a 2x2 map at 32x32: each logit sees the whole pair.
+    assert default.discriminator(2)(pair).shape == (2, 1, 14, 14)
+    assert wide.discriminator(2)(pair).shape == (2, 1, 2, 2)
+
+
+def test_model_arch_picks_the_translator_and_is_checked() -> None:
+    from ganpipe.errors import ConfigError
+    from ganpipe.nets.pix2pix import ResNetGenerator
+
+    def build(variant: str, size: int, *overrides: str):
+        config = load_config(REPO / "params.yaml", [*TINY, f"data.image_size={size}", *overrides],
+                             PipelineSpec(variant=variant, dataset="edges2digits"))
+        return build_variant(variant, config, (1, size, size), input_shape=(1, size, size))
+
+    assert isinstance(build("pix2pix", 128).build_nets()["G"], UNetGenerator)  # the paper's U-Net at any size
+    assert isinstance(build("cyclegan", 128).build_nets()["G"], ResNetGenerator)
+    assert isinstance(build("cyclegan", 16).build_nets()["G"], UNetGenerator)
+    assert isinstance(build("cyclegan", 16, "model.arch=resnet").build_nets()["G_BA"], ResNetGenerator)
+    assert isinstance(build("pix2pix", 16, "model.arch=resnet").build_nets()["G"], ResNetGenerator)
+    with pytest.raises(ConfigError, match="model.arch='dcgan': variant pix2pix takes auto | unet | resnet"):
+        build("pix2pix", 16, "model.arch=dcgan")
+    config = load_config(REPO / "params.yaml", ["model.arch=unet"], PipelineSpec(variant="dcgan", dataset="digits"))
+    with pytest.raises(ConfigError, match="model.arch='unet': variant dcgan takes auto | dcgan | mlp"):
+        build_variant("dcgan", config, (1, 32, 32))
+
+
 def test_unet_goes_down_to_1x1_and_feeds_each_level_its_mirror() -> None:
     from ganpipe.nets.pix2pix import UNetBlock
 

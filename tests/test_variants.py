@@ -20,9 +20,9 @@ REPO = Path(__file__).resolve().parents[1]
 TINY = ["model.z_dim=4", "model.g_width=4", "model.d_width=4", "model.mlp_width=16", "model.mlp_depth=1",
         "train.batch_size=8", "train.num_workers=1", "train.steps=2", "train.progress=false", "data.image_size=8"]
 SHAPES = {"image": (1, 8, 8), "points": (2,)}
-CASES = [(v, arch, kind) for v in VARIANTS for arch in ("dcgan", "mlp") for kind in SHAPES
+CASES = [(v, arch, kind) for v in VARIANTS for arch in VARIANTS[v].generator_archs for kind in SHAPES
          if not (arch == "dcgan" and kind == "points")
-         and not (VARIANTS[v].translates and (arch, kind) != ("dcgan", "image"))]  # translation: image pairs, own nets
+         and not (VARIANTS[v].translates and kind != "image")]  # translation: image pairs, U-Net or ResNet G
 
 
 class Record(Callback):

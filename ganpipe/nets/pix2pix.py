@@ -69,11 +69,11 @@ def patchgan_layers(image_size: int) -> int:
 class PatchDiscriminator(nn.Module):
     """(A, B) concatenated on channels -> a map of real/fake logits, one per patch."""
 
-    def __init__(self, in_channels: int, image_size: int, width: int, norm: str = "batch") -> None:
+    def __init__(self, in_channels: int, image_size: int, width: int, norm: str = "batch", n_layers: int | None = None) -> None:
         super().__init__()
         layers: list[nn.Module] = [nn.Conv2d(in_channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         channels = width
-        n_layers = patchgan_layers(image_size)
+        n_layers = n_layers or patchgan_layers(image_size)
         for n in range(1, n_layers + 1):
             stride = 2 if n < n_layers else 1
             out = width * min(2**n, 8)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ganpipe import losses
@@ -58,7 +59,11 @@ class Variant:
     translates: ClassVar[bool] = False  # G maps an A image to a B image (no z)
     trained_nets: ClassVar[tuple[str, ...]] = ("G", "D")  # what the optimizers update (DDP wraps these)
 
+    generator_archs: ClassVar[tuple[str, ...]] = ("dcgan", "mlp")  # what model.arch may force
+
     def __init__(self, model: ModelConfig, train: TrainConfig, data: DataSpec) -> None:
+        if model.arch != "auto" and model.arch not in self.generator_archs:
+            raise ConfigError(f"model.arch={model.arch!r}: variant {self.name} takes auto | {' | '.join(self.generator_archs)}")
         self.check_config(model, train)
         self.model_config, self.train_config, self.data = model, train, data
         self._d_optimizer: torch.optim.Optimizer | None = None
@@ -89,7 +94,7 @@ class Variant:
     @property
     def latent_dim(self) -> int:
         """Width of G's input vector (what `sample_noise` draws)."""
-        return self.model_config.z_dim
+        return self.model_config.z_dim + self.model_config.latent_components
 
     @property
     def d_input_shape(self) -> tuple[int, ...]:
@@ -135,7 +140,22 @@ class Variant:
     def sample_noise(self, n: int, generator: torch.Generator | None, device: torch.device,
                      labels: torch.Tensor | None = None) -> torch.Tensor:
         """G's input for `n` samples (`labels` matter to conditional variants only)."""
-        return torch.randn(n, self.model_config.z_dim, generator=generator).to(device)
+        return self.latent_code(torch.randn(n, self.model_config.z_dim, generator=generator), generator).to(device)
+
+    def latent_code(self, z: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """z with a one-hot code of `model.latent_components` uniform values appended.
+
+        A continuous G maps a connected latent space onto a connected set, so between the modes
+        of a disconnected target it must leave "bridges" of samples (Khayatkhoei et al. 2018,
+        Disconnected Manifold Learning for GANs). A categorical code (as InfoGAN's, Chen et al.
+        2016, here without the mutual-information term) gives G one piece of latent space per
+        value, which it can place on a mode of its own.
+        """
+        components = self.model_config.latent_components
+        if not components:
+            return z  # draws nothing: runs without the code keep their random stream
+        code = torch.randint(0, components, (z.shape[0],), generator=generator)
+        return torch.cat([z, F.one_hot(code, components).to(z.dtype)], dim=1)
 
     def extra_state(self) -> dict[str, torch.Tensor]:
         """Training state beyond nets and optimizers that a checkpoint must hold (e.g. image pools)."""
@@ -232,41 +252,3 @@ class Variant:
 
     def after_discriminator_step(self, nets: Nets) -> None:
         self.constrain(unwrap(nets["D"]))
-
-
-
-class ImageToImage(Variant):
-    """What the translation variants share: trained on A and B images, G maps A to B, no z."""
-
-    translates = True
-
-    @classmethod
-    def needs_pairs(cls) -> bool:
-        """Whether training reads each A with its own B (a batch group holding both)."""
-        return any("a" in group and "x" in group for group in cls.batch_groups)
-
-    @classmethod
-    def training_arrays(cls, data: "PreparedData") -> dict[str, np.ndarray]:
-        if data.train_a is None:
-            raise ConfigError(f"variant {cls.name} needs an image-to-image dataset with A and B images; "
-                              f"'{data.manifest.get('dataset')}' has only one domain")
-        if cls.needs_pairs() and data.info.get("paired") is False:
-            raise ConfigError(f"variant {cls.name} learns from A|B pairs; dataset '{data.manifest.get('dataset')}' "
-                              "is unpaired (use cyclegan)")
-        return {"a": data.train_a, "x": data.train_x}
-
-    def __init__(self, model: ModelConfig, train: TrainConfig, data: DataSpec) -> None:
-        super().__init__(model, train, data)
-        if not data.is_image or data.input_shape is None:
-            raise ConfigError(f"variant {self.name} needs A and B images; got samples of shape {data.shape}")
-
-    @property
-    def latent_dim(self) -> int:
-        return 0
-
-    def sample_noise(self, n: int, generator: torch.Generator | None, device: torch.device,
-                     labels: torch.Tensor | None = None) -> torch.Tensor:
-        return torch.empty(n, 0, device=device)
-
-    def translate(self, G: nn.Module, a: torch.Tensor) -> torch.Tensor:
-        return G(a)

@@ -59,8 +59,13 @@ class CGAN(GAN):
         return self.data.num_classes
 
     @property
+    def noise_dim(self) -> int:
+        """Width of the unconditional part of G's input (z and any latent code)."""
+        return super().latent_dim
+
+    @property
     def latent_dim(self) -> int:
-        return self.model_config.z_dim + self.num_classes
+        return self.noise_dim + self.num_classes
 
     @property
     def d_input_shape(self) -> tuple[int, ...]:
@@ -69,7 +74,7 @@ class CGAN(GAN):
         return (self.data.shape[0] + self.num_classes, *self.data.shape[1:])
 
     def sample_noise(self, n, generator, device, labels=None) -> torch.Tensor:
-        z = torch.randn(n, self.model_config.z_dim, generator=generator)
+        z = self.latent_code(torch.randn(n, self.model_config.z_dim, generator=generator), generator)
         if labels is None:
             labels = torch.randint(0, self.num_classes, (n,), generator=generator)
         return torch.cat([z, self.one_hot(labels.cpu())], dim=1).to(device)
@@ -79,10 +84,10 @@ class CGAN(GAN):
 
     def labels_of(self, z: torch.Tensor) -> torch.Tensor:
         """The one-hot label part of G's input."""
-        return z[:, self.model_config.z_dim :]
+        return z[:, self.noise_dim :]
 
     def conditioned_noise(self, z: torch.Tensor, batch: Batch) -> torch.Tensor:
-        return torch.cat([z[:, : self.model_config.z_dim], self.one_hot(batch["y"]).to(z.device)], dim=1)
+        return torch.cat([z[:, : self.noise_dim], self.one_hot(batch["y"]).to(z.device)], dim=1)
 
     def with_label(self, x: torch.Tensor, one_hot: torch.Tensor) -> torch.Tensor:
         """x with its label appended: as constant channels for images, as coordinates for points."""

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
-
 from ganpipe import losses
 from ganpipe.nets.dcgan import init_dcgan_weights
-from ganpipe.nets.pix2pix import PatchDiscriminator, ResNetGenerator, UNetGenerator
-from ganpipe.variants.base import Batch, ImageToImage, Nets, Stats
+from ganpipe.variants.base import Batch, Nets, Stats
+from ganpipe.variants.image_to_image import ImageToImage
 
 
 class ImagePool:
@@ -57,24 +55,19 @@ class CycleGAN(ImageToImage):
     paper = "Zhu et al. 2017, arXiv:1703.10593"
     batch_groups = (("a",), ("x",))  # A and B drawn independently: no pairs are used
     trained_nets = ("G", "G_BA", "D", "D_A")
+    resnet_from = 128  # the paper's ResNet G at 128 and 256; a U-Net for small images
 
     def __init__(self, model, train, data) -> None:
         super().__init__(model, train, data)
         self.pools = {"A": ImagePool(train.pool_size), "B": ImagePool(train.pool_size)}
 
-    def _generator(self, in_channels: int, out_channels: int) -> nn.Module:
-        size, width = self.data.shape[-1], self.model_config.g_width
-        if size >= 128:  # the paper's ResNet G: 9 blocks at 256, 6 below
-            return ResNetGenerator(in_channels, out_channels, width, 9 if size >= 256 else 6)
-        return UNetGenerator(in_channels, out_channels, size, width)
-
     def build_nets(self) -> Nets:
-        m, (channels_b, size, _), channels_a = self.model_config, self.data.shape, self.data.input_shape[0]
+        channels_b, channels_a = self.data.shape[0], self.data.input_shape[0]
         nets: Nets = {
-            "G": self._generator(channels_a, channels_b),
-            "G_BA": self._generator(channels_b, channels_a),
-            "D": PatchDiscriminator(channels_b, size, m.d_width, m.d_norm),
-            "D_A": PatchDiscriminator(channels_a, size, m.d_width, m.d_norm),
+            "G": self.generator(channels_a, channels_b),
+            "G_BA": self.generator(channels_b, channels_a),
+            "D": self.discriminator(channels_b),
+            "D_A": self.discriminator(channels_a),
         }
         for net in nets.values():
             net.apply(init_dcgan_weights)

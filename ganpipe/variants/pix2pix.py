@@ -13,8 +13,8 @@ import torch.nn.functional as F
 
 from ganpipe import losses
 from ganpipe.nets.dcgan import init_dcgan_weights
-from ganpipe.nets.pix2pix import PatchDiscriminator, UNetGenerator
-from ganpipe.variants.base import Batch, ImageToImage, Nets, Stats
+from ganpipe.variants.base import Batch, Nets, Stats
+from ganpipe.variants.image_to_image import ImageToImage
 
 
 class Pix2Pix(ImageToImage):
@@ -24,9 +24,8 @@ class Pix2Pix(ImageToImage):
     batch_groups = (("a", "x"),)  # each A with its own B
 
     def build_nets(self) -> Nets:
-        m, (channels_b, size, _), channels_a = self.model_config, self.data.shape, self.data.input_shape[0]
-        G = UNetGenerator(channels_a, channels_b, size, m.g_width)
-        D = PatchDiscriminator(channels_a + channels_b, size, m.d_width, m.d_norm)
+        channels_b, channels_a = self.data.shape[0], self.data.input_shape[0]
+        G, D = self.generator(channels_a, channels_b), self.discriminator(channels_a + channels_b)
         G.apply(init_dcgan_weights)
         D.apply(init_dcgan_weights)
         return {"G": G, "D": D}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
 from ganpipe import losses
 from ganpipe.nets.dcgan import init_dcgan_weights
 from ganpipe.variants.base import Batch, Nets, Stats

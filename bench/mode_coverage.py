@@ -21,7 +21,7 @@ import functools
 import json
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -89,8 +89,8 @@ PUBLISHED = {
 }
 
 
-def row_config(row: Row, dataset: str, seed: int, steps: int | None, extra: tuple[str, ...] = ()):
-    overrides = [*row.overrides, *extra, f"train.seed={seed}", "train.num_workers=1", "train.progress=false"]
+def row_config(row: Row, dataset: str, seed: int, steps: int | None):
+    overrides = [*row.overrides, f"train.seed={seed}", "train.num_workers=1", "train.progress=false"]
     if steps:
         overrides.append(f"train.steps={steps}")
     return load_config(ROOT / "params.yaml", overrides, PipelineSpec(variant=row.variant, dataset=dataset))
@@ -110,8 +110,8 @@ def stacked_evaluator(data_config_json: str):
     return fit_evaluator(data, config.eval.evaluator, progress=False)[0]
 
 
-def train_once(row: Row, dataset: str, seed: int, steps: int | None, extra: tuple[str, ...] = ()):
-    config = row_config(row, dataset, seed, steps, extra)
+def train_once(row: Row, dataset: str, seed: int, steps: int | None):
+    config = row_config(row, dataset, seed, steps)
     built = built_dataset(dataset, config.data.model_dump_json())
     torch.manual_seed(seed)
     variant = build_variant(row.variant, config, built["train_x"].shape[1:])
@@ -121,8 +121,8 @@ def train_once(row: Row, dataset: str, seed: int, steps: int | None, extra: tupl
     return config, built, variant, nets
 
 
-def run_once(row: Row, dataset: str, seed: int, steps: int | None, extra: tuple[str, ...] = ()) -> dict[str, float]:
-    config, built, variant, nets = train_once(row, dataset, seed, steps, extra)
+def run_once(row: Row, dataset: str, seed: int, steps: int | None) -> dict[str, float]:
+    config, built, variant, nets = train_once(row, dataset, seed, steps)
     if dataset in IMAGE_DATASETS:
         samples = generate(variant, sampling_net(nets), config.eval.num_samples, seed=10_000 + seed)
         classifier = stacked_evaluator(config.data.model_dump_json())
@@ -162,7 +162,8 @@ def main() -> None:
     results: list[dict] = []
     for dataset in args.datasets.split(","):
         is_image = dataset in IMAGE_DATASETS
-        rows = [row for row in (IMAGE_ROWS if is_image else ROWS) if wanted is None or row.name in wanted]
+        rows = [replace(row, overrides=(*row.overrides, *args.overrides))  # --set applies after the row's own
+                for row in (IMAGE_ROWS if is_image else ROWS) if wanted is None or row.name in wanted]
         seeds = args.seeds or (2 if args.quick else IMAGE_SEEDS if is_image else 10)
         total = modes_total(dataset)
         samples = "26,000 samples" if is_image else "2,500 samples"
@@ -176,7 +177,7 @@ def main() -> None:
             runs = []
             for seed in range(args.first_seed, args.first_seed + seeds):
                 started = time.perf_counter()
-                metrics = run_once(row, dataset, seed, args.steps, tuple(args.overrides))
+                metrics = run_once(row, dataset, seed, args.steps)
                 metrics["seconds"] = time.perf_counter() - started
                 runs.append(metrics)
                 results.append({"row": row.name, "dataset": dataset, "seed": seed, **metrics})

@@ -194,6 +194,26 @@ def ray_cpus_needed(train: dict[str, Any]) -> int:
     return train["num_workers"] * cpus_per_worker(train)
 
 
+def ganpipe_trainer_class():
+    """TorchTrainer without the helpers a ganpipe run never uses. The training arrays travel in
+    the loop config, not as Ray Datasets, so the DatasetManager actor Ray Train starts for every
+    run (importing Ray Data) has nothing to do; on this machine's own Ray instance, which dies
+    with this process, neither has the detached PlacementGroupCleaner, which polls the state API
+    every second (failing and logging without the dashboard). On 2 cores both take CPU from the
+    training step. Elsewhere the cleaner stays: it frees a cluster's resources if the run dies."""
+    from ray.train.torch import TorchTrainer
+    from ray.train.v2._internal.callbacks.datasets import DatasetsCallback
+    from ray.train.v2._internal.callbacks.placement_group_callback import PlacementGroupCleanerCallback
+
+    unused = (DatasetsCallback,) if os.environ.get("RAY_ADDRESS") else (DatasetsCallback, PlacementGroupCleanerCallback)
+
+    class GanpipeTorchTrainer(TorchTrainer):
+        def _create_default_callbacks(self):
+            return [callback for callback in super()._create_default_callbacks() if not isinstance(callback, unused)]
+
+    return GanpipeTorchTrainer
+
+
 def train_distributed(
     loop_config: dict[str, Any],
     arrays: dict[str, np.ndarray],
@@ -207,7 +227,6 @@ def train_distributed(
     Scaling, fault tolerance and resumption follow the config's `train` section."""
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     import torch
-    from ray.train.torch import TorchTrainer
 
     train = loop_config["config"]["train"]
     cpus = cpus_per_worker(train)
@@ -220,7 +239,7 @@ def train_distributed(
               f"in {storage}/{run_name} (train.resume=false starts afresh)", file=sys.stderr, flush=True)
     else:
         start_run_directory(fs, run_dir, fingerprint)
-    trainer = TorchTrainer(
+    trainer = ganpipe_trainer_class()(
         _worker,
         train_loop_config={**loop_config, "arrays": arrays, "cpus_per_worker": cpus},
         scaling_config=ScalingConfig(num_workers=train["num_workers"], use_gpu=train.get("use_gpu", False),

@@ -49,6 +49,8 @@ def init_ray(num_cpus_hint: int) -> None:
         else:
             # One machine has no node to be preempted: skip the watcher actor (a process) Ray Train starts.
             os.environ.setdefault("RAY_TRAIN_ENABLE_PREEMPTION_WATCHER", "0")
+            # Nothing scrapes Ray Train's Prometheus metrics without the dashboard: skip recording them.
+            os.environ.setdefault("RAY_TRAIN_METRICS_ENABLED", "0")
             # Locally, reserve at least one CPU per worker plus one for Ray Train's controller. Ray
             # runs its workers at nice 15 by default; the training workers are the job here, and
             # at 15 they lose ~5 % of their steps to anything else on the machine.

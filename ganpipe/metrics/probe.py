@@ -44,10 +44,10 @@ class Probe:
         """Probe metrics for generator G (restored to its train/eval mode afterwards)."""
         from ganpipe.sampling import generate, translate
 
-        was_training = G.training
+        was_training = G.training  # (torch.tensor copies: the arrays arrive read-only from Ray's object store)
         try:
             if self.kind == "translation":
-                return self._translation(translate(variant, G, torch.from_numpy(self.inputs)))
+                return self._translation(translate(variant, G, torch.tensor(self.inputs)))
             labels = torch.arange(self.num_samples) % variant.data.num_classes if variant.conditional else None
             fake = generate(variant, G, self.num_samples, self.seed, labels=labels)
             if self.kind == "mixture":
@@ -57,7 +57,7 @@ class Probe:
                         if value is not None}
             from ganpipe.metrics.fid import classifier_fid
 
-            return {self.metric: classifier_fid(self.classifier, torch.from_numpy(self.real), fake)}
+            return {self.metric: classifier_fid(self.classifier, torch.tensor(self.real), fake)}
         finally:
             G.train(was_training)
 
@@ -65,7 +65,7 @@ class Probe:
         from ganpipe.metrics.fid import classifier_fid
         from ganpipe.metrics.translation import paired_scores
 
-        truth = torch.from_numpy(self.real)
+        truth = torch.tensor(self.real)
         scores: dict[str, float] = {}
         if outputs.shape == truth.shape:
             scores.update(paired_scores(outputs, truth))

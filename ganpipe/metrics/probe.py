@@ -28,6 +28,7 @@ class Probe:
     kind: Literal["images", "mixture", "translation"]
     num_samples: int
     seed: int
+    # The arrays arrive read-only from Ray's object store: they become tensors by torch.tensor (a copy).
     real: np.ndarray | None = None  # test images (B images for translation)
     inputs: np.ndarray | None = None  # translation: the test A images paired with `real`
     classifier: nn.Module | None = None  # images: the evaluator whose features FID uses
@@ -44,7 +45,7 @@ class Probe:
         """Probe metrics for generator G (restored to its train/eval mode afterwards)."""
         from ganpipe.sampling import generate, translate
 
-        was_training = G.training  # (torch.tensor copies: the arrays arrive read-only from Ray's object store)
+        was_training = G.training
         try:
             if self.kind == "translation":
                 return self._translation(translate(variant, G, torch.tensor(self.inputs)))

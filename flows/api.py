@@ -44,6 +44,15 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def local_api_environment(settings) -> dict[str, str]:
+    """The server's environment: Prefect's ephemeral-mode variables and this process's settings.
+    Its anonymous usage heartbeat is off unless the environment or profile turns it on: a server
+    that lives for one command has nothing to report, and offline it logs an error every 10 min."""
+    return {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", **os.environ, "PREFECT_UI_ENABLED": "0",
+            "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1",
+            **settings.to_environment_variables(exclude_unset=True)}
+
+
 def start_local_api() -> None:
     """Without a configured Prefect server, start Prefect's API server for this command, in the background."""
     global _local_api
@@ -60,8 +69,7 @@ def start_local_api() -> None:
         [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect.__file__).parent.parent),
          "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
          "--log-level", "error", "--lifespan", "on"],
-        env={**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1",
-             **settings.to_environment_variables(exclude_unset=True)},
+        env=local_api_environment(settings),
     )
     atexit.register(_stop_local_api)
     os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{port}/api"

@@ -137,6 +137,18 @@ def test_local_api_starts_only_without_a_configured_server(tmp_path: Path) -> No
     assert configured == {"env": "http://example.invalid/api", "settings": "http://example.invalid/api"}
 
 
+def test_local_api_sends_no_usage_heartbeat_unless_asked(monkeypatch) -> None:
+    from prefect.settings import get_current_settings
+
+    from flows.api import local_api_environment
+
+    monkeypatch.delenv("PREFECT_SERVER_ANALYTICS_ENABLED", raising=False)
+    assert local_api_environment(get_current_settings())["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
+    monkeypatch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "true")
+    environment = local_api_environment(get_current_settings())
+    assert environment["PREFECT_SERVER_ANALYTICS_ENABLED"] == "true" and environment["PREFECT__SERVER_EPHEMERAL"] == "1"
+
+
 def test_ray_started_in_the_background_hands_its_error_to_the_caller(monkeypatch) -> None:
     from ganpipe.integrations import ray_cluster
 

@@ -299,6 +299,17 @@ def test_unpaired_test_split_without_pairs_is_scored_by_fid_only(tmp_path: Path)
     assert metrics["fid_zebras"] >= 0 and metrics["num_test_inputs"] == 4
     json.dumps(metrics)
 
+    # a gate on PSNR falls back to FID here: the probe keeps the step with the best FID
+    from ganpipe.config import RegistryConfig
+    from ganpipe.stages.train import training_probe
+    from ganpipe.variants import build_variant
+
+    config = SMALL.model_copy(update={"registry": RegistryConfig(metric="psnr", direction="maximize")})
+    variant = build_variant("cyclegan", config, data.test_x.shape[1:], input_shape=data.test_a.shape[1:])
+    probe = training_probe(config, PipelineSpec(variant="cyclegan", dataset="zebras"), paths, data, variant)
+    assert (probe.metric, probe.direction) == ("fid_zebras", "minimize")
+    assert probe.score(variant, variant.build_nets()["G"])["fid_zebras"] >= 0
+
 
 @pytest.mark.slow
 def test_run_on_an_aligned_folder_trains_registers_and_translates(tmp_path: Path) -> None:

@@ -142,6 +142,24 @@ def test_rule_round_trips_and_names_the_metric() -> None:
         registry.version_rule(type("V", (), {"tags": {}, "name": "m", "version": "1"})())
 
 
+def test_translation_is_gated_on_psnr_with_true_pairs_and_on_fid_without() -> None:
+    from ganpipe.config import PipelineSpec, load_config
+
+    params = Path(__file__).resolve().parents[1] / "params.yaml"
+    for variant in ("pix2pix", "cyclegan"):
+        config = load_config(params, [], PipelineSpec(variant=variant, dataset="zebras"))
+        paired = GateRule.from_config(config.registry, "zebras", variant)
+        assert (paired.metric, paired.direction) == ("psnr", "maximize")
+    config = load_config(params, ["registry.guards.ssim.tolerance=0.01", "registry.guards.ssim.direction=maximize"],
+                         PipelineSpec(variant="cyclegan", dataset="zebras"))
+    unpaired = GateRule.from_config(config.registry, "zebras", "cyclegan", true_pairs=False)
+    assert (unpaired.metric, unpaired.direction) == ("fid_zebras", "minimize")
+    assert "ssim" not in unpaired.guards and "recall" in unpaired.guards
+    # a rule on FID needs no truth: unchanged without pairs
+    dcgan = load_config(params, [], PipelineSpec(variant="dcgan", dataset="zebras")).registry
+    assert GateRule.from_config(dcgan, "zebras", "dcgan", true_pairs=False) == GateRule.from_config(dcgan, "zebras", "dcgan")
+
+
 # --- lineage (pure) ------------------------------------------------------------------------------
 
 def test_overrides_against_params_yaml_rebuild_the_effective_config() -> None:

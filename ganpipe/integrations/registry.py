@@ -11,10 +11,13 @@ verdict are tags on the version and its description.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ganpipe.errors import GanpipeError
+
+# Scores against the true B images, which a translation test split without true pairs lacks.
+TRUTH_METRICS = ("l1", "psnr", "ssim")
 
 
 @dataclass(frozen=True)
@@ -28,12 +31,19 @@ class GateRule:
     previous: str = "previous-champion"
 
     @classmethod
-    def from_config(cls, registry, dataset: str, variant: str) -> GateRule:
+    def from_config(cls, registry, dataset: str, variant: str, true_pairs: bool = True) -> GateRule:
+        """The gate of `registry` for one pipeline. Without true pairs (`true_pairs` false: an
+        unpaired test split whose A and B images are not each other's translations) a rule on a
+        score against the truth falls back to the B domain's FID, the one score there is."""
         fill = {"dataset": dataset, "variant": variant}
-        return cls(metric=registry.metric.format(**fill), direction=registry.direction, margin=registry.margin,
+        rule = cls(metric=registry.metric.format(**fill), direction=registry.direction, margin=registry.margin,
                    guards={key.format(**fill): guard.model_dump() for key, guard in registry.guards.items()},
                    champion=registry.champion_alias, challenger=registry.challenger_alias,
                    previous=registry.previous_alias)
+        if true_pairs or rule.metric not in TRUTH_METRICS:
+            return rule
+        return replace(rule, metric=f"fid_{dataset}", direction="minimize", margin=0.0,
+                       guards={key: guard for key, guard in rule.guards.items() if key not in TRUTH_METRICS})
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

@@ -80,7 +80,9 @@ def register(config: Config, pipeline: PipelineSpec, paths: ProjectPaths) -> dic
     checkpoint = load_checkpoint(checkpoint_path)
     variant, _ = variant_from_checkpoint(checkpoint)
     name = model_name(config, pipeline)
-    rule = GateRule.from_config(config.registry, pipeline.dataset, pipeline.variant)
+    manifest = read_json(paths.prepared(pipeline.dataset) / "manifest.json", f"prepare --dataset {pipeline.dataset}")
+    true_pairs = manifest.get("info", {}).get("paired_test", True)
+    rule = GateRule.from_config(config.registry, pipeline.dataset, pipeline.variant, true_pairs)
     metric = rule.metric
     if metric not in metrics:
         raise GanpipeError(f"registry.metric={config.registry.metric!r}: no metric '{metric}' in {paths.metrics(pipeline.name)}")

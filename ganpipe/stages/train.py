@@ -65,8 +65,9 @@ def training_probe(config: Config, pipeline: PipelineSpec, paths: ProjectPaths, 
     """The registry's primary metric on eval.every_samples test rows (the evaluator's FID for images)."""
     from ganpipe.integrations.registry import GateRule
 
-    rule = GateRule.from_config(config.registry, pipeline.dataset, pipeline.variant)
-    needs_classifier = data.is_image and not (variant.translates and data.info.get("paired_test", True))
+    true_pairs = data.info.get("paired_test", True)
+    rule = GateRule.from_config(config.registry, pipeline.dataset, pipeline.variant, true_pairs)
+    needs_classifier = data.is_image and not (variant.translates and true_pairs)
     classifier = load_evaluator(paths, pipeline.dataset) if needs_classifier else None
     return build_probe(data, classifier, rule.metric, rule.direction, config.eval.every_samples, config.eval.seed,
                        variant.translates)

@@ -76,6 +76,7 @@ class TrainConfig(Section):
     clip_value: float | None = Field(None, gt=0, description="WGAN weight clipping bound")
     gp_weight: float = Field(0.0, ge=0, description="WGAN-GP gradient penalty weight")
     r1_weight: float = Field(0.0, ge=0, description="R1 penalty gamma")
+    r1_every: int = Field(1, ge=1, description="R1 on every k-th step only, weighted k (StyleGAN2's lazy regularization)")
     l1_weight: float = Field(0.0, ge=0, description="translation: weight of the L1 distance to the true B")
     adversarial_weight: float = Field(1.0, ge=0, description="pix2pix: weight of G's adversarial loss (0: L1-only U-Net)")
     cycle_weight: float = Field(10.0, ge=0, description="CycleGAN: weight of the cycle-consistency L1")
@@ -229,6 +230,8 @@ def _format_validation_error(error: ValidationError, source: str) -> str:
     key = ".".join(str(part) for part in first["loc"])
     if first["type"] == "extra_forbidden":
         return f"{source}: unknown key '{key}'"
+    if first["type"] == "missing":
+        return f"{source}: {key} is required"
     message = first["msg"].removeprefix("Value error, ")
     if "=" in message.split(":")[0]:
         return f"{source}: {message}"

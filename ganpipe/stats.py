@@ -16,22 +16,25 @@ from ganpipe.loop import Callback, TrainingState
 
 
 class LossLog(Callback):
-    """Averages each stat over `every` steps and keeps one record per interval."""
+    """Averages each stat over `every` steps and keeps one record per interval.
+
+    A stat only some steps report (a lazy penalty) is averaged over the steps that reported it.
+    """
 
     def __init__(self, every: int) -> None:
         self.every = every
         self.records: list[dict[str, float]] = []
         self._sums: dict[str, float] = defaultdict(float)
-        self._count = 0
+        self._counts: dict[str, int] = defaultdict(int)
 
     def on_step(self, state: TrainingState, stats: dict[str, float]) -> None:
         for name, value in stats.items():
             self._sums[name] += value
-        self._count += 1
+            self._counts[name] += 1
         if state.step % self.every == 0:
-            self.records.append({"step": state.step, **{k: v / self._count for k, v in self._sums.items()}})
+            self.records.append({"step": state.step, **{k: v / self._counts[k] for k, v in self._sums.items()}})
             self._sums.clear()
-            self._count = 0
+            self._counts.clear()
 
     def save(self, path: Path) -> None:
         path.write_text("".join(json.dumps(record) + "\n" for record in self.records))

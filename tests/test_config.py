@@ -33,6 +33,8 @@ def run_cli(capsys, *args: str) -> tuple[int, str]:
         ("nosuchsection.key=1", "unknown key 'nosuchsection'"),
         ("train.batch_size=63", "train.batch_size=63: must be divisible by train.num_workers=2"),
         ("data.image_size=24", "data.image_size=24: must be a power of two"),
+        ("registry.guards.ssim.tolerance=0.1", "registry.guards.ssim.direction is required"),
+        ("train.r1_every=0", "train.r1_every=0"),
     ],
 )
 def test_bad_override_is_one_line_exit_2(capsys, override: str, expected: str) -> None:

@@ -78,7 +78,9 @@ def test_stacked_digits_channels_are_digits_of_the_right_split(tmp_path: Path) -
     prepare(config, "stacked_digits", paths)
     single, stacked = load_prepared(paths.prepared("digits")), load_prepared(paths.prepared("stacked_digits"))
     assert stacked.sample_shape == (3, 8, 8) and stacked.info["modes"] == 1000
-    assert len(np.unique(stacked.train_y)) >= 990  # 20,000 uniform draws leave few of 1,000 unseen
+    for split, per_mode in (("train", 20), ("test", 5)):  # every mode equally often
+        counts = np.bincount(getattr(stacked, f"{split}_y"), minlength=1000)
+        assert len(counts) == 1000 and (counts == per_mode).all(), split
     for split in ("train", "test"):
         images, labels = getattr(stacked, f"{split}_x")[:50], getattr(stacked, f"{split}_y")[:50]
         pool_x, pool_y = getattr(single, f"{split}_x")[:, 0], getattr(single, f"{split}_y")

@@ -149,3 +149,21 @@ def test_latent_code_is_refused_by_translating_variants() -> None:
     config = load_config(REPO / "params.yaml", ["model.latent_components=4"], PipelineSpec(variant="pix2pix", dataset="edges2digits"))
     with pytest.raises(ConfigError, match="model.latent_components=4"):
         build_variant("pix2pix", config, (1, 32, 32), input_shape=(1, 32, 32))
+
+
+def test_lazy_r1_applies_every_kth_step_at_k_times_the_weight() -> None:
+    torch.manual_seed(0)
+    eager, _ = variant_for("gan", "train.r1_weight=1")
+    lazy, _ = variant_for("gan", "train.r1_weight=1", "train.r1_every=4")
+    plain, _ = variant_for("gan", "train.r1_weight=0")
+    nets = eager.build_nets()
+    batch, z = {"x": torch.randn(8, 2)}, torch.randn(8, 4)
+    base, _ = plain.discriminator_loss(nets, batch, z, step=0)
+    eager_loss, stats = eager.discriminator_loss(nets, batch, z, step=0)
+    lazy_loss, _ = lazy.discriminator_loss(nets, batch, z, step=4)
+    skipped, skipped_stats = lazy.discriminator_loss(nets, batch, z, step=5)
+    penalty = 0.5 * stats["D/r1"].item()
+    assert penalty > 0
+    assert eager_loss.item() == pytest.approx(base.item() + penalty, rel=1e-5)
+    assert lazy_loss.item() == pytest.approx(base.item() + 4 * penalty, rel=1e-5)
+    assert skipped.item() == pytest.approx(base.item()) and "D/r1" not in skipped_stats

@@ -158,6 +158,17 @@ def test_loss_curve_csv_round_trips(tmp_path) -> None:
     assert float(rows[1]["D/gp"]) == 0.125
 
 
+def test_loss_log_averages_a_sometimes_reported_stat_over_its_own_steps() -> None:
+    from types import SimpleNamespace
+
+    from ganpipe.stats import LossLog
+
+    log = LossLog(every=4)
+    for step in range(1, 5):
+        log.on_step(SimpleNamespace(step=step), {"loss/D": float(step), **({"D/r1": 2.0} if step % 2 else {})})
+    assert log.records == [{"step": 4, "loss/D": 2.5, "D/r1": 2.0}]
+
+
 # --- the best probed step (eval.every) -----------------------------------------------------------
 
 def test_best_probed_checkpoint_keeps_the_best_step_and_probing_changes_no_update() -> None:

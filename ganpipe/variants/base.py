@@ -205,9 +205,9 @@ class Variant:
             penalty = losses.gradient_penalty(critic, real_in, fake_in)
             loss = loss + t.gp_weight * penalty
             stats["D/gp"] = penalty.detach()
-        if t.r1_weight:
+        if t.r1_weight and step % t.r1_every == 0:
             penalty = losses.r1_penalty(critic, real_in)
-            loss = loss + 0.5 * t.r1_weight * penalty
+            loss = loss + 0.5 * t.r1_weight * t.r1_every * penalty
             stats["D/r1"] = penalty.detach()
         return loss, stats
 

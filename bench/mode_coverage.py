@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from ganpipe.config import DataConfig, PipelineSpec, load_config  # noqa: E402
 from ganpipe.data import get_dataset  # noqa: E402
-from ganpipe.data.stacked import channel_labels  # noqa: E402
 from ganpipe.data.prepared import PreparedData  # noqa: E402
+from ganpipe.data.stacked import channel_labels  # noqa: E402
 from ganpipe.evaluator import predict  # noqa: E402
 from ganpipe.loop import TrainingState, train_loop  # noqa: E402
 from ganpipe.metrics.modes import mode_metrics  # noqa: E402
@@ -126,13 +126,7 @@ def run_once(row: Row, dataset: str, seed: int, steps: int | None) -> dict[str, 
     config, built, variant, nets = train_once(row, dataset, seed, steps)
     if dataset in IMAGE_DATASETS:
         samples = generate(variant, sampling_net(nets), config.eval.num_samples, seed=10_000 + seed)
-        classifier = stacked_evaluator(config.data.model_dump_json())
-        predicted = predict(classifier, samples)
-        coverage = class_histogram_metrics(predicted, classifier.num_classes)
-        per_channel = torch.from_numpy(channel_labels(predicted.numpy()))
-        channel_kls = [class_histogram_metrics(per_channel[:, k], 10)["class_kl"] for k in range(per_channel.shape[1])]
-        return {"modes_covered": coverage["classes_covered"], "high_quality_pct": None, "mode_kl": coverage["class_kl"],
-                "channel_kl": channel_kls}  # the digit marginals' share of mode_kl (--json only)
+        return {**stacked_coverage(samples, config.data.model_dump_json()), "high_quality_pct": None}
     samples = generate(variant, sampling_net(nets), 2500, seed=10_000 + seed).numpy()
     return mode_metrics(samples, np.asarray(built["info"]["centres"]), built["info"]["sigma"])
 
@@ -141,10 +135,20 @@ def real_floor(dataset: str) -> dict[str, float]:
     """The classifier's reading of the real test triples (each mode 5 times, digits it never saw):
     its classification errors are the whole of this KL, the floor below any generator's."""
     config = load_config(ROOT / "params.yaml", pipeline=PipelineSpec(variant="dcgan", dataset=dataset))
-    built = built_dataset(dataset, config.data.model_dump_json())
-    classifier = stacked_evaluator(config.data.model_dump_json())
-    coverage = class_histogram_metrics(predict(classifier, torch.from_numpy(built["test_x"])), classifier.num_classes)
-    return {"samples": len(built["test_x"]), "modes_covered": coverage["classes_covered"], "mode_kl": coverage["class_kl"]}
+    data_config_json = config.data.model_dump_json()
+    test_x = built_dataset(dataset, data_config_json)["test_x"]
+    return {"samples": len(test_x), **stacked_coverage(torch.from_numpy(test_x), data_config_json)}
+
+
+def stacked_coverage(images: torch.Tensor, data_config_json: str) -> dict:
+    """Modes of 1,000 and KL by the per-channel classifier, and each channel's digit KL (the
+    marginals' share of mode_kl; --json only)."""
+    classifier = stacked_evaluator(data_config_json)
+    predicted = predict(classifier, images)
+    coverage = class_histogram_metrics(predicted, classifier.num_classes)
+    per_channel = torch.from_numpy(channel_labels(predicted.numpy()))
+    return {"modes_covered": coverage["classes_covered"], "mode_kl": coverage["class_kl"],
+            "channel_kl": [class_histogram_metrics(digits, 10)["class_kl"] for digits in per_channel.T]}
 
 
 def modes_total(dataset: str) -> int:

@@ -6,6 +6,10 @@ with the settings params.yaml gives each (variant, dataset) -- for `gan`, the da
 recommended configuration -- plus the row's overrides. Mixtures: 2,500 samples per run, the
 VEEGAN/PacGAN protocol. stacked_digits: 26,000 samples per run, each channel read by the digits
 classifier (trained once per invocation, as the evaluator stage does), modes of 1,000 and KL.
+Each run is scored at the step `ganpipe run` ships: with eval.every > 0 (params.yaml's default)
+the best probed step, chosen on the probe's own eval.every_samples samples (eval.seed), never on
+the scored ones; the last step's scores are printed beside it, and `--set eval.every=0` scores
+the last step only.
 
     python bench/mode_coverage.py --quick              # a few rows, 2 seeds
     python bench/mode_coverage.py                      # the full table: 10 seeds (3 on stacked_digits)
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import io
 import json
 import sys
 import time
@@ -35,8 +40,10 @@ from ganpipe.data import get_dataset  # noqa: E402
 from ganpipe.data.prepared import PreparedData  # noqa: E402
 from ganpipe.data.stacked import channel_labels  # noqa: E402
 from ganpipe.evaluator import predict  # noqa: E402
+from ganpipe.integrations.registry import GateRule  # noqa: E402
 from ganpipe.loop import TrainingState, train_loop  # noqa: E402
 from ganpipe.metrics.modes import mode_metrics  # noqa: E402
+from ganpipe.metrics.probe import BestProbedCheckpoint, build_probe  # noqa: E402
 from ganpipe.sampling import generate, sampling_net  # noqa: E402
 from ganpipe.stages.evaluate import class_histogram_metrics  # noqa: E402
 from ganpipe.stages.evaluator import fit_evaluator  # noqa: E402
@@ -70,7 +77,9 @@ IMAGE_ROWS = [
     Row("dcgan", "dcgan", ("model.packing=1", "train.ema=0")),
     Row("pacdcgan2", "dcgan", ("model.packing=2", "train.ema=0")),
     Row("dcgan + minibatch stddev", "dcgan", ("model.packing=1", "train.ema=0", "model.minibatch_stddev=true")),
-    Row("pacdcgan2 + EMA (recommended)", "dcgan", ("model.packing=2", "train.ema=0.999")),
+    Row("pacdcgan2 + EMA", "dcgan", ("model.packing=2", "train.ema=0.999")),
+    # datasets.stacked_digits.recommended: packing 2, G EMA, a D without BatchNorm, g_width 128
+    Row("pacsngan2 + EMA (recommended)", "sngan"),
 ]
 QUICK_ROWS = ("gan (no R1)", "gan + R1 (recommended)", "dcgan")
 IMAGE_DATASETS = ("stacked_digits",)
@@ -111,24 +120,56 @@ def stacked_evaluator(data_config_json: str):
     return fit_evaluator(data, config.eval.evaluator, progress=False)[0]
 
 
+def training_probe(config, row: Row, dataset: str, built: dict) -> BestProbedCheckpoint | None:
+    """The train stage's probe (eval.every > 0): the registry's primary metric on eval.every_samples
+    test rows, the step `ganpipe run` ships. None when the config probes nothing."""
+    if not config.eval.every:
+        return None
+    data = PreparedData(manifest={"info": built["info"]}, **{k: built[k] for k in ("train_x", "train_y", "test_x", "test_y")})
+    classifier = stacked_evaluator(config.data.model_dump_json()) if dataset in IMAGE_DATASETS else None
+    rule = GateRule.from_config(config.registry, dataset, row.variant)
+    probe = build_probe(data, classifier, rule.metric, rule.direction, config.eval.every_samples, config.eval.seed, False)
+    return BestProbedCheckpoint(probe, config.eval.every, config.train.steps,
+                                lambda state: sampling_net(state.nets).state_dict())
+
+
 def train_once(row: Row, dataset: str, seed: int, steps: int | None):
+    """Train one run; the sampling net is left at the best probed step (as `ganpipe run` ships it)
+    and the last step's weights are returned beside it (None without probes)."""
     config = row_config(row, dataset, seed, steps)
     built = built_dataset(dataset, config.data.model_dump_json())
     torch.manual_seed(seed)
     variant = build_variant(row.variant, config, built["train_x"].shape[1:])
     nets = variant.build_nets()
     state = TrainingState(variant, nets, variant.build_optimizers(nets, config.train))
-    train_loop(state, torch.from_numpy(built["train_x"]), config.train)
-    return config, built, variant, nets
+    best = training_probe(config, row, dataset, built)
+    train_loop(state, torch.from_numpy(built["train_x"]), config.train, callbacks=[best] if best else ())
+    if best is None or best.best_bytes is None:
+        return config, built, variant, nets, {"last": None, "best_step": None}
+    G = sampling_net(nets)
+    last = {key: value.clone() for key, value in G.state_dict().items()}
+    G.load_state_dict(torch.load(io.BytesIO(best.best_bytes), weights_only=True))
+    return config, built, variant, nets, {"last": last, "best_step": best.best_step}
 
 
-def run_once(row: Row, dataset: str, seed: int, steps: int | None) -> dict[str, float]:
-    config, built, variant, nets = train_once(row, dataset, seed, steps)
+def score(variant, G, config, built, dataset: str, seed: int) -> dict:
     if dataset in IMAGE_DATASETS:
-        samples = generate(variant, sampling_net(nets), config.eval.num_samples, seed=10_000 + seed)
+        samples = generate(variant, G, config.eval.num_samples, seed=10_000 + seed)
         return {**stacked_coverage(samples, config.data.model_dump_json()), "high_quality_pct": None}
-    samples = generate(variant, sampling_net(nets), 2500, seed=10_000 + seed).numpy()
+    samples = generate(variant, G, 2500, seed=10_000 + seed).numpy()
     return mode_metrics(samples, np.asarray(built["info"]["centres"]), built["info"]["sigma"])
+
+
+def run_once(row: Row, dataset: str, seed: int, steps: int | None) -> dict:
+    """Metrics of the shipped step (the best probed one when eval.every > 0, else the last);
+    with probes, `last_step` holds the last step's metrics too."""
+    config, built, variant, nets, selection = train_once(row, dataset, seed, steps)
+    G = sampling_net(nets)
+    metrics = {**score(variant, G, config, built, dataset, seed), "best_step": selection["best_step"]}
+    if selection["last"] is not None:
+        G.load_state_dict(selection["last"])
+        metrics["last_step"] = score(variant, G, config, built, dataset, seed)
+    return metrics
 
 
 def real_floor(dataset: str) -> dict[str, float]:
@@ -162,6 +203,17 @@ def mean_or_blank(values: list) -> str:
     return f"{np.mean(values):.1f}" if values else ""
 
 
+def last_step_summary(runs: list[dict]) -> str:
+    """The same runs scored at their last step instead of the best probed one (blank without probes)."""
+    last = [r["last_step"] for r in runs if r.get("last_step")]
+    if not last:
+        return ""
+    kls = [r["mode_kl"] for r in last if r["mode_kl"] is not None]
+    parts = [f"{np.mean([r['modes_covered'] for r in last]):.1f}", mean_or_blank([r["high_quality_pct"] for r in last]),
+             f"{np.mean(kls) if kls else float('nan'):.3f}"]
+    return ", ".join(part for part in parts if part)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"rows {', '.join(QUICK_ROWS)}, 2 seeds")
@@ -188,14 +240,14 @@ def main() -> None:
         samples = "26,000 samples" if is_image else "2,500 samples"
         with_set = f"; every row with {', '.join(args.overrides)}" if args.overrides else ""
         print(f"\n### {dataset} ({seeds} seeds, {samples} each{with_set})\n")
-        print("| configuration | modes (mean) | HQ % (mean) | runs with all modes | KL (mean) | s/run |")
-        print("|---|---|---|---|---|---|")
+        print("| configuration | modes (mean) | HQ % (mean) | runs with all modes | KL (mean) | last step: modes, HQ %, KL | s/run |")
+        print("|---|---|---|---|---|---|---|")
         for name, modes, hq, *kl in PUBLISHED.get(dataset, []):
-            print(f"| *{name}* | {modes:g} | {'' if hq is None else hq} | | {kl[0] if kl else ''} | |")
+            print(f"| *{name}* | {modes:g} | {'' if hq is None else hq} | | {kl[0] if kl else ''} | | |")
         if is_image:
             floor = real_floor(dataset)
             print(f"| *real test triples ({floor['samples']:,}), the floor* | {floor['modes_covered']} | | "
-                  f"| {floor['mode_kl']:.3f} | |", flush=True)
+                  f"| {floor['mode_kl']:.3f} | | |", flush=True)
         for row in rows:
             runs = []
             for seed in range(args.first_seed, args.first_seed + seeds):
@@ -211,6 +263,7 @@ def main() -> None:
                   f"| {mean_or_blank([r['high_quality_pct'] for r in runs])} "
                   f"| {sum(r['modes_covered'] == total for r in runs)}/{len(runs)} "
                   f"| {np.mean(kls) if kls else float('nan'):.3f} "
+                  f"| {last_step_summary(runs)} "
                   f"| {np.mean([r['seconds'] for r in runs]):.0f} |", flush=True)
 
 

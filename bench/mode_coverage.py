@@ -111,12 +111,16 @@ def built_dataset(dataset: str, data_config_json: str) -> dict:
     return get_dataset(dataset).build(DataConfig.model_validate_json(data_config_json))
 
 
+def as_prepared(built: dict) -> PreparedData:
+    """A built dataset as the prepare stage's output, without the files."""
+    return PreparedData(manifest={"info": built["info"]}, **{k: built[k] for k in ("train_x", "train_y", "test_x", "test_y")})
+
+
 @functools.cache
 def stacked_evaluator(data_config_json: str):
     """The per-channel digits classifier, as the evaluator stage trains it."""
     config = load_config(ROOT / "params.yaml")
-    built = built_dataset("stacked_digits", data_config_json)
-    data = PreparedData(manifest={"info": built["info"]}, **{k: built[k] for k in ("train_x", "train_y", "test_x", "test_y")})
+    data = as_prepared(built_dataset("stacked_digits", data_config_json))
     return fit_evaluator(data, config.eval.evaluator, progress=False)[0]
 
 
@@ -125,7 +129,7 @@ def training_probe(config, row: Row, dataset: str, built: dict) -> BestProbedChe
     test rows, the step `ganpipe run` ships. None when the config probes nothing."""
     if not config.eval.every:
         return None
-    data = PreparedData(manifest={"info": built["info"]}, **{k: built[k] for k in ("train_x", "train_y", "test_x", "test_y")})
+    data = as_prepared(built)
     classifier = stacked_evaluator(config.data.model_dump_json()) if dataset in IMAGE_DATASETS else None
     rule = GateRule.from_config(config.registry, dataset, row.variant)
     probe = build_probe(data, classifier, rule.metric, rule.direction, config.eval.every_samples, config.eval.seed, False)

@@ -37,6 +37,26 @@ def test_dcgan_architecture_follows_the_paper() -> None:
     assert all(m.negative_slope == 0.2 for m in body.modules() if isinstance(m, torch.nn.LeakyReLU))
 
 
+def test_extra_layers_add_stride_one_convolutions_without_changing_shapes() -> None:
+    def stride_one_convs(net: torch.nn.Module) -> list[torch.nn.Conv2d]:
+        return [m for m in net.modules() if isinstance(m, torch.nn.Conv2d) and m.stride == (1, 1)]
+
+    G, body = DCGANGenerator(16, 16, 3, 8, extra_layers=2), DCGANBody(16, 3, 8, "none", extra_layers=2)
+    assert [(c.in_channels, c.kernel_size) for c in stride_one_convs(G)] == [(8, (3, 3))] * 2
+    assert [(c.in_channels, c.kernel_size) for c in stride_one_convs(body)] == [(8, (3, 3))] * 2
+    assert not stride_one_convs(DCGANGenerator(16, 16, 3, 8)) and not stride_one_convs(DCGANBody(16, 3, 8))
+    images = G(torch.randn(4, 16))
+    assert images.shape == (4, 3, 16, 16)
+    assert body(images).shape == (4, DCGANBody(16, 3, 8).feature_dim)
+    # from the config, and spectrally normalised like every other layer of an sngan D
+    config = Config(data=DataConfig(image_size=16), model=ModelConfig(
+        z_dim=8, g_width=8, d_width=8, extra_layers=1, spectral_norm=True, d_norm="none"))
+    nets = build_variant("sngan", config, (3, 16, 16)).build_nets()
+    (g_extra,), (d_extra,) = stride_one_convs(nets["G"]), stride_one_convs(nets["D"])
+    assert torch.nn.utils.parametrize.is_parametrized(d_extra, "weight")
+    assert not torch.nn.utils.parametrize.is_parametrized(g_extra, "weight")
+
+
 def tiny_config(steps: int, **train: object) -> Config:
     return Config(
         data=DataConfig(image_size=16),

@@ -4,6 +4,8 @@ G: project z to 4x4, then stride-2 transposed convolutions with BatchNorm and Re
 D: stride-2 convolutions with LeakyReLU(0.2), BatchNorm on all but the first, one logit out
 (the logit head lives in `ganpipe.nets.discriminator.Discriminator`).
 Any power-of-two resolution >= 8 works: the number of stages follows the image size.
+`extra_layers` adds 3x3 stride-1 convolutions at G's last hidden resolution and D's first, the
+`n_extra_layers` of the reference WGAN code: depth where the image is too small for more stages.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def init_dcgan_weights(module: nn.Module) -> None:
 
 
 class DCGANGenerator(nn.Module):
-    def __init__(self, z_dim: int, image_size: int, channels: int, width: int) -> None:
+    def __init__(self, z_dim: int, image_size: int, channels: int, width: int, extra_layers: int = 0) -> None:
         super().__init__()
         self.z_dim = z_dim
         stages = _num_upsamplings(image_size)
@@ -50,6 +52,8 @@ class DCGANGenerator(nn.Module):
                 nn.ReLU(True),
             ]
             hidden //= 2
+        for _ in range(extra_layers):
+            layers += [nn.Conv2d(hidden, hidden, 3, 1, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU(True)]
         layers += [nn.ConvTranspose2d(hidden, channels, 4, 2, 1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         self.apply(init_dcgan_weights)
@@ -72,10 +76,14 @@ class DCGANBody(nn.Module):
     """D's conv trunk: image -> flattened 4x4 features; the final 4x4 conv of the paper is
     the linear head that `Discriminator` adds on top."""
 
-    def __init__(self, image_size: int, channels: int, width: int, norm: str = "batch") -> None:
+    def __init__(self, image_size: int, channels: int, width: int, norm: str = "batch",
+                 extra_layers: int = 0) -> None:
         super().__init__()
         stages = _num_upsamplings(image_size)
         layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        for _ in range(extra_layers):
+            layers += [nn.Conv2d(width, width, 3, 1, 1, bias=norm == "none"), *norm_layers(norm, width),
+                       nn.LeakyReLU(0.2, True)]
         hidden = width
         for _ in range(stages - 1):
             layers += [nn.Conv2d(hidden, hidden * 2, 4, 2, 1, bias=norm == "none"), *norm_layers(norm, hidden * 2),

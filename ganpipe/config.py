@@ -87,6 +87,10 @@ class TrainConfig(Section):
     instance_noise: float = Field(0.0, ge=0, description="initial std, annealed linearly to 0")
     unrolled_steps: int = Field(0, ge=0)
     ema: float = Field(0.0, ge=0, lt=1, description="G EMA decay (0: off)")
+    top_k: float = Field(1.0, gt=0, le=1, description="Sinha et al. 2020: G learns from this fraction of its "
+                         "fakes, the ones D scores highest, annealed from 1 (1: off)")
+    top_k_anneal: float = Field(0.5, ge=0, le=1, description="top_k: fraction of steps over which the kept "
+                                "fraction falls linearly from 1 to top_k")
     lr_schedule: Literal["constant", "linear_decay"] = "constant"
     decay_start: float = Field(0.5, ge=0, lt=1, description="linear_decay: fraction of steps before decay")
     seed: int = 0

@@ -80,3 +80,14 @@ def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tenso
 def feature_matching(features_real: torch.Tensor, features_fake: torch.Tensor) -> torch.Tensor:
     """Salimans et al. 2016: ||E f(x) - E f(G(z))||^2 on an intermediate layer of D."""
     return (features_real.detach().mean(0) - features_fake.mean(0)).pow(2).sum()
+
+
+def top_k_fakes(d_logits_fake: torch.Tensor, k: int) -> torch.Tensor:
+    """Sinha et al. 2020 (Top-k training): the logits of the k fakes D scores as most real.
+
+    G's loss on these alone drops the gradients of the fakes D rejects most, which point
+    across the space between modes rather than into the nearest one. (Every objective here
+    scores "more real" higher; a row's score is the mean of its logits.)
+    """
+    scores = d_logits_fake.reshape(d_logits_fake.shape[0], -1).mean(1)
+    return d_logits_fake[scores.topk(min(k, len(scores))).indices]

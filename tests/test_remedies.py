@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 import torch
 
+from ganpipe import losses
 from ganpipe.config import PipelineSpec, load_config
 from ganpipe.errors import ConfigError
 from ganpipe.loop import update_ema
 from ganpipe.metrics.modes import mode_metrics
 from ganpipe.nets.discriminator import MinibatchDiscrimination, MinibatchStdDev, pack
 from ganpipe.variants import build_variant
+from ganpipe.variants.base import top_k_fraction
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = ["model.mlp_width=16", "model.mlp_depth=2", "model.z_dim=4", "train.num_workers=1", "train.batch_size=8"]
@@ -167,3 +169,36 @@ def test_lazy_r1_applies_every_kth_step_at_k_times_the_weight() -> None:
     assert eager_loss.item() == pytest.approx(base.item() + penalty, rel=1e-5)
     assert lazy_loss.item() == pytest.approx(base.item() + 4 * penalty, rel=1e-5)
     assert skipped.item() == pytest.approx(base.item()) and "D/r1" not in skipped_stats
+
+
+def test_top_k_keeps_the_fakes_d_scores_most_real() -> None:
+    logits = torch.tensor([0.5, -2.0, 3.0, 1.0])
+    assert losses.top_k_fakes(logits, 2).tolist() == [3.0, 1.0]
+    # A row of logits (a patch map) is ranked by its mean.
+    patches = torch.tensor([[[0.0, 4.0]], [[3.0, 3.0]], [[-1.0, 0.0]]])
+    assert torch.equal(losses.top_k_fakes(patches, 1), patches[1:2])
+
+
+def test_top_k_anneals_from_all_fakes_and_g_learns_from_the_best_only() -> None:
+    variant, config = variant_for("gan", "train.top_k=0.5", "train.top_k_anneal=0.5", "train.steps=100")
+    assert [top_k_fraction(config.train, step) for step in (0, 25, 50, 99)] == [1.0, 0.75, 0.5, 0.5]
+    torch.manual_seed(0)
+    nets = variant.build_nets()
+    batch, z = {"x": torch.randn(8, 2)}, torch.randn(8, 4)
+    loss, stats = variant.generator_loss(nets, batch, z, step=60)
+    logits = nets["D"](nets["G"](z))
+    assert stats["G/top_k"].item() == 0.5
+    assert loss.item() == pytest.approx(losses.g_loss_nonsaturating(logits.topk(4).values).item(), rel=1e-6)
+    assert loss.item() < losses.g_loss_nonsaturating(logits).item()  # the rejected fakes carry the largest losses
+    first, _ = variant.generator_loss(nets, batch, z, step=0)
+    assert first.item() == pytest.approx(losses.g_loss_nonsaturating(logits).item(), rel=1e-6)
+
+
+def test_top_k_is_refused_where_g_loss_is_not_per_sample() -> None:
+    with pytest.raises(ConfigError, match="train.top_k=0.5: .*feature matching"):
+        variant_for("gan", "train.top_k=0.5", "model.feature_matching=true")
+    config = load_config(REPO / "params.yaml", ["train.top_k=0.5"], PipelineSpec(variant="pix2pix", dataset="edges2digits"))
+    with pytest.raises(ConfigError, match="train.top_k=0.5: .*pix2pix"):
+        build_variant("pix2pix", config, (1, 32, 32), input_shape=(1, 32, 32))
+    with pytest.raises(ConfigError, match="train.top_k"):
+        load_config(REPO / "params.yaml", ["train.top_k=0"])

@@ -46,6 +46,14 @@ Stats = dict[str, torch.Tensor]
 Nets = dict[str, nn.Module]
 
 
+def top_k_fraction(train: TrainConfig, step: int) -> float:
+    """The fraction of fakes G learns from under `train.top_k`: 1 at step 0, falling linearly
+    to `train.top_k` over the first `train.top_k_anneal` of the steps, then held."""
+    anneal_steps = train.top_k_anneal * train.steps
+    progress = 1.0 if anneal_steps == 0 else min(1.0, step / anneal_steps)
+    return 1.0 - (1.0 - train.top_k) * progress
+
+
 class Variant:
     """An unconditional GAN with one G and one D; subclasses define the objective."""
 
@@ -58,12 +66,18 @@ class Variant:
     conditional: ClassVar[bool] = False  # samples can be asked for by class label
     translates: ClassVar[bool] = False  # G maps an A image to a B image (no z)
     trained_nets: ClassVar[tuple[str, ...]] = ("G", "D")  # what the optimizers update (DDP wraps these)
+    supports_top_k: ClassVar[bool] = True  # G's loss is `g_objective` over D's logits (train.top_k applies)
 
     generator_archs: ClassVar[tuple[str, ...]] = ("dcgan", "mlp")  # what model.arch may force
 
     def __init__(self, model: ModelConfig, train: TrainConfig, data: DataSpec) -> None:
         if model.arch != "auto" and model.arch not in self.generator_archs:
             raise ConfigError(f"model.arch={model.arch!r}: variant {self.name} takes auto | {' | '.join(self.generator_archs)}")
+        if train.top_k < 1 and (model.feature_matching or not self.supports_top_k):
+            reason = ("feature matching has no per-sample loss" if model.feature_matching
+                      else f"variant {self.name}'s G loss has its own terms")
+            raise ConfigError(f"train.top_k={train.top_k}: top-k training needs a per-sample adversarial G loss "
+                              f"({reason}); use 1 (off)")
         self.check_config(model, train)
         self.model_config, self.train_config, self.data = model, train, data
         self._d_optimizer: torch.optim.Optimizer | None = None
@@ -218,7 +232,12 @@ class Variant:
         if self.model_config.feature_matching:
             real_in = self.real_d_input(batch, step)
             return losses.feature_matching(D.features(real_in), D.features(self.fake_d_input(fake, z, step))), {}
-        return self.g_objective(D(self.fake_d_input(fake, z, step))), {}
+        d_logits_fake = D(self.fake_d_input(fake, z, step))
+        if self.train_config.top_k == 1.0:
+            return self.g_objective(d_logits_fake), {}
+        fraction = top_k_fraction(self.train_config, step)
+        kept = max(1, round(fraction * len(d_logits_fake)))
+        return self.g_objective(losses.top_k_fakes(d_logits_fake, kept)), {"G/top_k": torch.tensor(fraction)}
 
     def unrolled_discriminator(self, nets: Nets, batch: Batch, step: int) -> nn.Module:
         """Metz et al. 2017: a copy of D trained k steps ahead; G's loss is taken against it.

@@ -42,7 +42,8 @@ class CGAN(GAN):
             unsupported = [name for name, on in (("train.r1_weight", train.r1_weight), ("train.gp_weight", train.gp_weight),
                                                  ("train.unrolled_steps", train.unrolled_steps),
                                                  ("model.feature_matching", model.feature_matching),
-                                                 ("model.packing", model.packing > 1)) if on]
+                                                 ("model.packing", model.packing > 1),
+                                                 ("train.top_k", train.top_k < 1)) if on]
             if unsupported:
                 raise ConfigError(f"model.auxiliary_classifier=true: not combined with {', '.join(unsupported)} in cgan")
 

@@ -22,6 +22,7 @@ class ImageToImage(Variant):
     """What the translation variants share: trained on A and B images, G maps A to B, no z."""
 
     translates = True
+    supports_top_k = False  # G's loss adds L1 / cycle terms to the adversarial one
     generator_archs = ("unet", "resnet")
     resnet_from: ClassVar[int | None] = None  # the image size from which model.arch=auto picks the ResNet G
 

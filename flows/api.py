@@ -53,6 +53,9 @@ def local_api_environment(settings) -> dict[str, str]:
             **settings.to_environment_variables(exclude_unset=True)}
 
 
+LOCAL_API_MIN_WAIT_S = 90
+
+
 def start_local_api() -> None:
     """Without a configured Prefect server, start Prefect's API server for this command, in the background."""
     global _local_api
@@ -84,7 +87,9 @@ def wait_for_local_api() -> None:
     from prefect.settings import get_current_settings
 
     url = os.environ["PREFECT_API_URL"].rstrip("/") + "/health"
-    deadline = time.monotonic() + get_current_settings().server.ephemeral.startup_timeout_seconds
+    # A first start migrates a new database: ~25 s on a slow 2-core machine, past Prefect's default 20 s.
+    timeout = max(get_current_settings().server.ephemeral.startup_timeout_seconds, LOCAL_API_MIN_WAIT_S)
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if _local_api.poll() is not None:
             raise ServiceUnavailable(f"Prefect's local API server exited with code {_local_api.returncode} "
@@ -96,7 +101,8 @@ def wait_for_local_api() -> None:
         except (urllib.error.URLError, OSError):
             pass
         time.sleep(0.1)
-    raise ServiceUnavailable(f"Prefect's local API server did not answer at {url} in time")
+    raise ServiceUnavailable(f"Prefect's local API server did not answer at {url} in {timeout} s; "
+                             "set PREFECT_API_URL to use a running server")
 
 
 def _stop_local_api() -> None:

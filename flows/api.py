@@ -87,7 +87,7 @@ def wait_for_local_api() -> None:
     from prefect.settings import get_current_settings
 
     url = os.environ["PREFECT_API_URL"].rstrip("/") + "/health"
-    # A first start migrates a new database: ~25 s on a slow 2-core machine, past Prefect's default 20 s.
+    # A first start migrates a new database: ~29 s on a slow 2-core machine, past Prefect's default 20 s.
     timeout = max(get_current_settings().server.ephemeral.startup_timeout_seconds, LOCAL_API_MIN_WAIT_S)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

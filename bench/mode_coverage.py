@@ -224,12 +224,26 @@ def last_step_summary(runs: list[dict]) -> str:
     return ", ".join(part for part in parts if part)
 
 
+def selected_rows(names: str) -> set[str]:
+    """The row names in a comma-separated list; a name may hold commas itself, so the longest known
+    name at each position wins. Raises ValueError naming the first part that is no row."""
+    known = {row.name for row in (*ROWS, *IMAGE_ROWS)}
+    parts, chosen, start = names.split(","), set(), 0
+    while start < len(parts):
+        end = next((end for end in range(len(parts), start, -1) if ",".join(parts[start:end]).strip() in known), None)
+        if end is None:
+            raise ValueError(f"--rows: no row named {parts[start].strip()!r}; rows: {'; '.join(sorted(known))}")
+        chosen.add(",".join(parts[start:end]).strip())
+        start = end
+    return chosen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"rows {', '.join(QUICK_ROWS)}, 2 seeds")
     parser.add_argument("--seeds", type=int, help=f"seeds per row (default 10, {IMAGE_SEEDS} on image datasets, 2 with --quick)")
     parser.add_argument("--datasets", default="ring8,grid25,stacked_digits")
-    parser.add_argument("--rows", help="comma-separated row names (default: all)")
+    parser.add_argument("--rows", help="comma-separated row names, as the table prints them (default: all)")
     parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1 (to split a table across processes)")
     parser.add_argument("--steps", type=int, help="override train.steps for every row")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
@@ -239,7 +253,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    wanted = set(args.rows.split(",")) if args.rows else set(QUICK_ROWS) if args.quick else None
+    try:
+        wanted = selected_rows(args.rows) if args.rows else set(QUICK_ROWS) if args.quick else None
+    except ValueError as error:
+        parser.error(str(error))
     results: list[dict] = []
     for dataset in args.datasets.split(","):
         is_image = dataset in IMAGE_DATASETS

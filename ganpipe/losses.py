@@ -82,6 +82,14 @@ def feature_matching(features_real: torch.Tensor, features_fake: torch.Tensor) -
     return (features_real.detach().mean(0) - features_fake.mean(0)).pow(2).sum()
 
 
+def info_loss(code_logits: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+    """Chen et al. 2016 (InfoGAN): the negative variational lower bound on I(c; G(z, c)), up to
+    the codes' constant entropy: the cross-entropy of Q's prediction of each categorical code,
+    summed over the codes. `code_logits` (N, codes, values), `codes` (N, codes) integer values."""
+    per_code = F.cross_entropy(code_logits.flatten(0, 1), codes.flatten().long(), reduction="none")
+    return per_code.view(codes.shape).sum(dim=1).mean()
+
+
 def top_k_fakes(d_logits_fake: torch.Tensor, k: int) -> torch.Tensor:
     """Sinha et al. 2020 (Top-k training): the logits of the k fakes D scores as most real.
 

@@ -48,7 +48,8 @@ class MinibatchDiscrimination(nn.Module):
 class Discriminator(nn.Module):
     def __init__(self, body: nn.Module, feature_dim: int, *, packing: int = 1, minibatch_stddev: bool = False,
                  minibatch_kernels: int = 0, spectral_norm: bool = False,
-                 head_init: Callable[[nn.Module], None] | None = None, num_classes: int = 0) -> None:
+                 head_init: Callable[[nn.Module], None] | None = None, num_classes: int = 0,
+                 code_outputs: int = 0) -> None:
         super().__init__()
         self.body, self.packing = body, packing
         extras: list[nn.Module] = []
@@ -64,6 +65,8 @@ class Discriminator(nn.Module):
         # ACGAN: class logits beside the real/fake logit, from the same features, in one forward
         # (so DDP sees every parameter used by the one call).
         self.class_head = nn.Linear(width, num_classes) if num_classes else None
+        # InfoGAN's Q: logits of G's categorical codes, after the class logits, the same way.
+        self.code_head = nn.Linear(width, code_outputs) if code_outputs else None
         if head_init is not None:
             self.head.apply(head_init)
         if spectral_norm:
@@ -75,8 +78,10 @@ class Discriminator(nn.Module):
         return self.body(pack(x, self.packing))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(N,) real/fake logits; with a class head, (N, 1 + classes): that logit, then class logits."""
+        """(N,) real/fake logits; with a class or code head, (N, 1 + classes + codes): that logit,
+        then class logits, then code logits."""
         features = self.batch_features(self.features(x))
-        if self.class_head is None:
+        extra_heads = [head for head in (self.class_head, self.code_head) if head is not None]
+        if not extra_heads:
             return self.head(features).flatten()
-        return torch.cat([self.head(features), self.class_head(features)], dim=1)
+        return torch.cat([self.head(features), *(head(features) for head in extra_heads)], dim=1)

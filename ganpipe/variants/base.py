@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ganpipe import losses
@@ -23,6 +22,7 @@ from ganpipe.loop import Batch, unwrap
 from ganpipe.nets.dcgan import DCGANBody, DCGANGenerator, init_dcgan_weights
 from ganpipe.nets.discriminator import Discriminator
 from ganpipe.nets.mlp import MLPBody, MLPGenerator
+from ganpipe.variants.latent import append_codes, read_codes, split_q_logits
 
 if TYPE_CHECKING:
     from ganpipe.data.prepared import PreparedData
@@ -78,6 +78,12 @@ class Variant:
                       else f"variant {self.name}'s G loss has its own terms")
             raise ConfigError(f"train.top_k={train.top_k}: top-k training needs a per-sample adversarial G loss "
                               f"({reason}); use 1 (off)")
+        if train.info_weight and model.latent_components < 2:
+            raise ConfigError(f"train.info_weight={train.info_weight}: InfoGAN's term predicts G's categorical code, "
+                              f"so it needs model.latent_components >= 2 (got {model.latent_components})")
+        if model.latent_codes > 1 and not model.latent_components:
+            raise ConfigError(f"model.latent_codes={model.latent_codes}: codes of how many values? "
+                              "Set model.latent_components too")
         self.check_config(model, train)
         self.model_config, self.train_config, self.data = model, train, data
         self._d_optimizer: torch.optim.Optimizer | None = None
@@ -108,7 +114,12 @@ class Variant:
     @property
     def latent_dim(self) -> int:
         """Width of G's input vector (what `sample_noise` draws)."""
-        return self.model_config.z_dim + self.model_config.latent_components
+        return self.model_config.z_dim + self.code_width
+
+    @property
+    def code_width(self) -> int:
+        """Width of the one-hot categorical codes in G's input."""
+        return self.model_config.latent_codes * self.model_config.latent_components if self.model_config.latent_components else 0
 
     @property
     def d_input_shape(self) -> tuple[int, ...]:
@@ -119,6 +130,11 @@ class Variant:
     def d_class_outputs(self) -> int:
         """Class logits D gives beside its real/fake logit (ACGAN); 0 for none."""
         return 0
+
+    @property
+    def d_code_outputs(self) -> int:
+        """InfoGAN's Q head: logits of every code value for each sample packed into one D input."""
+        return self.model_config.packing * self.code_width if self.train_config.info_weight else 0
 
     def build_nets(self) -> Nets:
         m, shape, d_shape = self.model_config, self.data.shape, self.d_input_shape
@@ -133,7 +149,7 @@ class Variant:
         D = Discriminator(body, body.feature_dim, packing=m.packing, minibatch_stddev=m.minibatch_stddev,
                           minibatch_kernels=m.minibatch_discrimination, spectral_norm=m.spectral_norm,
                           head_init=init_dcgan_weights if self.arch == "dcgan" else None,
-                          num_classes=self.d_class_outputs)
+                          num_classes=self.d_class_outputs, code_outputs=self.d_code_outputs)
         nets: Nets = {"G": G, "D": D}
         if self.train_config.ema:
             nets["G_ema"] = copy.deepcopy(G).requires_grad_(False)
@@ -157,19 +173,34 @@ class Variant:
         return self.latent_code(torch.randn(n, self.model_config.z_dim, generator=generator), generator).to(device)
 
     def latent_code(self, z: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        """z with a one-hot code of `model.latent_components` uniform values appended.
+        """z with `model.latent_codes` one-hot codes of `model.latent_components` values appended."""
+        return append_codes(z, self.model_config.latent_components, self.model_config.latent_codes, generator)
 
-        A continuous G maps a connected latent space onto a connected set, so between the modes
-        of a disconnected target it must leave "bridges" of samples (Khayatkhoei et al. 2018,
-        Disconnected Manifold Learning for GANs). A categorical code (as InfoGAN's, Chen et al.
-        2016, here without the mutual-information term) gives G one piece of latent space per
-        value, which it can place on a mode of its own.
-        """
-        components = self.model_config.latent_components
-        if not components:
-            return z  # draws nothing: runs without the code keep their random stream
-        code = torch.randint(0, components, (z.shape[0],), generator=generator)
-        return torch.cat([z, F.one_hot(code, components).to(z.dtype)], dim=1)
+    def codes_of(self, z: torch.Tensor) -> torch.Tensor:
+        """(N, latent_codes): the value of each categorical code in G's inputs `z`."""
+        m = self.model_config
+        return read_codes(z[:, m.z_dim : m.z_dim + self.code_width], m.latent_codes, m.latent_components)
+
+    def split_code_logits(self, d_out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """D's output -> (real/fake logits, InfoGAN's code logits (N, latent_codes, components) or None)."""
+        if not self.d_code_outputs:
+            return d_out, None
+        return split_q_logits(d_out, self.model_config.latent_codes, self.model_config.latent_components)
+
+    def adversarial_logits(self, D: nn.Module):
+        """D as the penalties see it: its real/fake logits alone."""
+        if not self.d_code_outputs:
+            return D
+        return lambda x: self.split_code_logits(D(x))[0]
+
+    def with_info_term(self, loss: torch.Tensor, code_logits: torch.Tensor | None, z: torch.Tensor,
+                       stats: Stats, prefix: str) -> torch.Tensor:
+        """Chen et al. 2016 (InfoGAN): + lambda * CE(Q(G(z, c)), c), for D's Q head and for G alike."""
+        if code_logits is None:
+            return loss
+        info = losses.info_loss(code_logits, self.codes_of(z).to(code_logits.device))
+        stats[f"{prefix}/info"] = info.detach()
+        return loss + self.train_config.info_weight * info
 
     def extra_state(self) -> dict[str, torch.Tensor]:
         """Training state beyond nets and optimizers that a checkpoint must hold (e.g. image pools)."""
@@ -211,10 +242,12 @@ class Variant:
         with torch.no_grad():
             fake = nets["G"](z)
         real_in, fake_in = self.real_d_input(batch, step), self.fake_d_input(fake, z, step)
-        d_logits_real, d_logits_fake = nets["D"](real_in), nets["D"](fake_in)
+        d_logits_real, _ = self.split_code_logits(nets["D"](real_in))
+        d_logits_fake, code_logits = self.split_code_logits(nets["D"](fake_in))
         loss = self.d_objective(d_logits_real, d_logits_fake)
         stats: Stats = {"D/real": d_logits_real.detach().mean(), "D/fake": d_logits_fake.detach().mean()}
-        critic = unwrap(nets["D"])  # penalties: plain module, DDP syncs the final backward
+        loss = self.with_info_term(loss, code_logits, z, stats, "D")
+        critic = self.adversarial_logits(unwrap(nets["D"]))  # penalties: plain module, DDP syncs the final backward
         if t.gp_weight:
             penalty = losses.gradient_penalty(critic, real_in, fake_in)
             loss = loss + t.gp_weight * penalty
@@ -229,15 +262,19 @@ class Variant:
         D = self.unrolled_discriminator(nets, batch, step) if self.train_config.unrolled_steps else unwrap(nets["D"])
         z = self.conditioned_noise(z, batch)
         fake = nets["G"](z)
+        fake_in = self.fake_d_input(fake, z, step)
+        stats: Stats = {}
         if self.model_config.feature_matching:
-            real_in = self.real_d_input(batch, step)
-            return losses.feature_matching(D.features(real_in), D.features(self.fake_d_input(fake, z, step))), {}
-        d_logits_fake = D(self.fake_d_input(fake, z, step))
-        if self.train_config.top_k == 1.0:
-            return self.g_objective(d_logits_fake), {}
-        fraction = top_k_fraction(self.train_config, step)
-        kept = max(1, round(fraction * len(d_logits_fake)))
-        return self.g_objective(losses.top_k_fakes(d_logits_fake, kept)), {"G/top_k": torch.tensor(fraction)}
+            loss = losses.feature_matching(D.features(self.real_d_input(batch, step)), D.features(fake_in))
+            code_logits = self.split_code_logits(D(fake_in))[1] if self.d_code_outputs else None
+        else:
+            d_logits_fake, code_logits = self.split_code_logits(D(fake_in))
+            if self.train_config.top_k < 1.0:
+                fraction = top_k_fraction(self.train_config, step)
+                d_logits_fake = losses.top_k_fakes(d_logits_fake, max(1, round(fraction * len(d_logits_fake))))
+                stats["G/top_k"] = torch.tensor(fraction)
+            loss = self.g_objective(d_logits_fake)
+        return self.with_info_term(loss, code_logits, z, stats, "G"), stats
 
     def unrolled_discriminator(self, nets: Nets, batch: Batch, step: int) -> nn.Module:
         """Metz et al. 2017: a copy of D trained k steps ahead; G's loss is taken against it.
@@ -254,7 +291,8 @@ class Variant:
             z = self.conditioned_noise(self.sample_noise(real.shape[0], None, real.device), batch)
             with torch.no_grad():
                 fake = nets["G"](z)
-            loss = self.d_objective(D(self.real_d_input(batch, step)), D(self.fake_d_input(fake, z, step)))
+            loss = self.d_objective(self.split_code_logits(D(self.real_d_input(batch, step)))[0],
+                                    self.split_code_logits(D(self.fake_d_input(fake, z, step)))[0])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -43,7 +43,8 @@ class CGAN(GAN):
                                                  ("train.unrolled_steps", train.unrolled_steps),
                                                  ("model.feature_matching", model.feature_matching),
                                                  ("model.packing", model.packing > 1),
-                                                 ("train.top_k", train.top_k < 1)) if on]
+                                                 ("train.top_k", train.top_k < 1),
+                                                 ("train.info_weight", train.info_weight)) if on]
             if unsupported:
                 raise ConfigError(f"model.auxiliary_classifier=true: not combined with {', '.join(unsupported)} in cgan")
 

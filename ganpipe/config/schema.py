@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+DIFF_AUGMENT_TRANSFORMS = ("color", "translation", "cutout")  # ganpipe.augment.POLICIES, torch-free here
 
 
 class Section(BaseModel):
@@ -82,6 +84,8 @@ class TrainConfig(Section):
     pool_size: int = Field(50, ge=0, description="CycleGAN: history of fakes each D sees (0: off)")
     label_smoothing: float = Field(0.0, ge=0, lt=1, description="one-sided: real target 1 - value")
     instance_noise: float = Field(0.0, ge=0, description="initial std, annealed linearly to 0")
+    diff_augment: str = Field("", description="DiffAugment (Zhao et al. 2020): transforms applied to every image D "
+                              "sees, real and fake, comma-separated from color, translation, cutout ('': off)")
     unrolled_steps: int = Field(0, ge=0)
     ema: float = Field(0.0, ge=0, lt=1, description="G EMA decay (0: off)")
     info_weight: float = Field(0.0, ge=0, description="InfoGAN: weight of the mutual-information term, D's Q head "
@@ -124,6 +128,15 @@ class TrainConfig(Section):
             raise ValueError("train.precision=fp16: the gradient penalties (gp_weight, r1_weight) need fp32 or bf16 "
                              "(a loss-scaled penalty gradient is not supported)")
         return self
+
+    @field_validator("diff_augment")
+    @classmethod
+    def _known_transforms(cls, policy: str) -> str:
+        parts = [part.strip() for part in policy.split(",") if part.strip()]
+        unknown = [part for part in parts if part not in DIFF_AUGMENT_TRANSFORMS]
+        if unknown:
+            raise ValueError(f"unknown transform(s) {unknown}; choose from {', '.join(DIFF_AUGMENT_TRANSFORMS)}")
+        return ",".join(parts)
 
     @property
     def d_learning_rate(self) -> float:

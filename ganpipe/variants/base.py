@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ganpipe import losses
+from ganpipe.augment import diff_augment
 from ganpipe.config import ModelConfig, TrainConfig
 from ganpipe.errors import ConfigError
 from ganpipe.loop import Batch, unwrap
@@ -84,6 +85,9 @@ class Variant:
         if model.latent_codes > 1 and not model.latent_components:
             raise ConfigError(f"model.latent_codes={model.latent_codes}: codes of how many values? "
                               "Set model.latent_components too")
+        if train.diff_augment and (self.translates or len(data.shape) != 3):
+            raise ConfigError(f"train.diff_augment={train.diff_augment!r}: DiffAugment transforms images a "
+                              f"generator makes from noise; variant {self.name} on samples of shape {data.shape} has none")
         self.check_config(model, train)
         self.model_config, self.train_config, self.data = model, train, data
         self._d_optimizer: torch.optim.Optimizer | None = None
@@ -220,13 +224,17 @@ class Variant:
 
     def real_d_input(self, batch: Batch, step: int) -> torch.Tensor:
         """What D sees of the real batch."""
-        return self.with_instance_noise(batch["x"], step)
+        return self.remedied_d_input(batch["x"], step)
 
     def fake_d_input(self, fake: torch.Tensor, z: torch.Tensor, step: int) -> torch.Tensor:
         """What D sees of fakes made from `z`."""
-        return self.with_instance_noise(fake, step)
+        return self.remedied_d_input(fake, step)
 
     # --- remedies on D's inputs ---------------------------------------------------------------
+    def remedied_d_input(self, x: torch.Tensor, step: int) -> torch.Tensor:
+        """x as D sees it, real or fake alike: DiffAugment's transforms, then instance noise."""
+        return self.with_instance_noise(diff_augment(x, self.train_config.diff_augment), step)
+
     def with_instance_noise(self, x: torch.Tensor, step: int) -> torch.Tensor:
         """Sonderby et al. 2017 / Arjovsky & Bottou 2017: Gaussian noise on D's inputs, annealed to 0."""
         start = self.train_config.instance_noise

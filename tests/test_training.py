@@ -76,8 +76,9 @@ def fake_images(n: int = 64) -> torch.Tensor:
     return torch.rand(n, 1, 16, 16, generator=torch.Generator().manual_seed(3)) * 2 - 1
 
 
-@pytest.mark.parametrize("extra", [{}, {"ema": 0.9, "instance_noise": 0.1}, {"diff_augment": "translation,cutout"}, {"lr_schedule": "linear_decay"},
-                                   {"precision": "fp16"}, {"precision": "bf16", "channels_last": True}])
+@pytest.mark.parametrize("extra", [{}, {"ema": 0.9, "instance_noise": 0.1}, {"diff_augment": "translation,cutout"},
+                                   {"lr_schedule": "linear_decay"}, {"precision": "fp16"},
+                                   {"precision": "bf16", "channels_last": True}])
 def test_resume_equals_uninterrupted(tmp_path: Path, extra: dict) -> None:
     k = 5
     images = fake_images()

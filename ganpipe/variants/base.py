@@ -85,7 +85,7 @@ class Variant:
         if model.latent_codes > 1 and not model.latent_components:
             raise ConfigError(f"model.latent_codes={model.latent_codes}: codes of how many values? "
                               "Set model.latent_components too")
-        if train.diff_augment and (self.translates or len(data.shape) != 3):
+        if train.diff_augment and (self.translates or not data.is_image):
             raise ConfigError(f"train.diff_augment={train.diff_augment!r}: DiffAugment transforms images a "
                               f"generator makes from noise; variant {self.name} on samples of shape {data.shape} has none")
         self.check_config(model, train)

@@ -57,6 +57,24 @@ def test_extra_layers_add_stride_one_convolutions_without_changing_shapes() -> N
     assert not torch.nn.utils.parametrize.is_parametrized(g_extra, "weight")
 
 
+
+def test_d_stage_layers_add_a_stride_one_convolution_at_the_input_and_after_every_stage() -> None:
+    body = DCGANBody(16, 3, 8, "none", stage_layers=1)
+    convs = [(c.in_channels, c.out_channels, c.kernel_size, c.stride) for c in body.modules() if isinstance(c, torch.nn.Conv2d)]
+    assert convs == [(3, 8, (3, 3), (1, 1)), (8, 8, (4, 4), (2, 2)), (8, 8, (3, 3), (1, 1)),
+                     (8, 16, (4, 4), (2, 2)), (16, 16, (3, 3), (1, 1))]
+    images = torch.randn(4, 3, 16, 16)
+    assert body(images).shape == (4, DCGANBody(16, 3, 8).feature_dim)
+    two = [c for c in DCGANBody(16, 3, 8, "none", stage_layers=2).modules() if isinstance(c, torch.nn.Conv2d)]
+    assert len(two) == 1 + 2 * (1 + 2)  # the input layer, then per stage its stride-2 layer and two more
+    # from the config: D only (G keeps its shape), spectrally normalised like the rest of an sngan D
+    config = Config(data=DataConfig(image_size=16), model=ModelConfig(
+        z_dim=8, g_width=8, d_width=8, d_stage_layers=1, spectral_norm=True, d_norm="none"))
+    nets = build_variant("sngan", config, (3, 16, 16)).build_nets()
+    d_convs = [m for m in nets["D"].modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(d_convs) == 5 and all(torch.nn.utils.parametrize.is_parametrized(c, "weight") for c in d_convs)
+    assert not [m for m in nets["G"].modules() if isinstance(m, torch.nn.Conv2d) and m.stride == (1, 1)]
+
 def tiny_config(steps: int, **train: object) -> Config:
     return Config(
         data=DataConfig(image_size=16),

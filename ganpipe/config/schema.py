@@ -50,6 +50,8 @@ class ModelConfig(Section):
     d_width: int = Field(32, ge=1, description="conv: channels of D's first layer")
     d_norm: Literal["batch", "layer", "instance", "none"] = "batch"
     extra_layers: int = Field(0, ge=0, description="conv: 3x3 stride-1 layers added at G's last and D's first resolution")
+    d_stage_layers: int = Field(0, ge=0, description="conv D: 3x3 stride-1 layers at its input and after each "
+                                "stride-2 layer, as in SNGAN's CNN D (0: off)")
     mlp_width: int = Field(256, ge=1)
     mlp_depth: int = Field(3, ge=1, description="hidden layers of the MLP nets")
     g_loss: Literal["nonsaturating", "minimax"] = "nonsaturating"

@@ -6,6 +6,8 @@ D: stride-2 convolutions with LeakyReLU(0.2), BatchNorm on all but the first, on
 Any power-of-two resolution >= 8 works: the number of stages follows the image size.
 `extra_layers` adds 3x3 stride-1 convolutions at G's last hidden resolution and D's first, the
 `n_extra_layers` of the reference WGAN code: depth where the image is too small for more stages.
+D's `stage_layers` adds 3x3 stride-1 convolutions at its input and after each stride-2 one, the
+pattern of SNGAN's CNN discriminator (Miyato et al. 2018, Table 3): depth at every resolution.
 """
 
 from __future__ import annotations
@@ -77,18 +79,25 @@ class DCGANBody(nn.Module):
     the linear head that `Discriminator` adds on top."""
 
     def __init__(self, image_size: int, channels: int, width: int, norm: str = "batch",
-                 extra_layers: int = 0) -> None:
+                 extra_layers: int = 0, stage_layers: int = 0) -> None:
         super().__init__()
         stages = _num_upsamplings(image_size)
-        layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
-        for _ in range(extra_layers):
-            layers += [nn.Conv2d(width, width, 3, 1, 1, bias=norm == "none"), *norm_layers(norm, width),
-                       nn.LeakyReLU(0.2, True)]
+
+        def stride_one(hidden: int, count: int) -> list[nn.Module]:
+            return [layer for _ in range(count) for layer in (
+                nn.Conv2d(hidden, hidden, 3, 1, 1, bias=norm == "none"), *norm_layers(norm, hidden),
+                nn.LeakyReLU(0.2, True))]
+
+        # no norm on the layer that sees the image, as in the paper
+        layers: list[nn.Module] = [nn.Conv2d(channels, width, 3, 1, 1), nn.LeakyReLU(0.2, True)] if stage_layers else []
+        layers += [nn.Conv2d(width if stage_layers else channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        layers += stride_one(width, extra_layers + stage_layers)
         hidden = width
         for _ in range(stages - 1):
             layers += [nn.Conv2d(hidden, hidden * 2, 4, 2, 1, bias=norm == "none"), *norm_layers(norm, hidden * 2),
                        nn.LeakyReLU(0.2, True)]
             hidden *= 2
+            layers += stride_one(hidden, stage_layers)
         layers.append(nn.Flatten())
         self.net = nn.Sequential(*layers)
         self.feature_dim = hidden * 16

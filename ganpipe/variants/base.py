@@ -146,7 +146,8 @@ class Variant:
             if not self.data.is_image:
                 raise ValueError(f"model.arch=dcgan needs image data, got samples of shape {shape}")
             G: nn.Module = DCGANGenerator(self.latent_dim, shape[-1], shape[0], m.g_width, m.extra_layers)
-            body: nn.Module = DCGANBody(shape[-1], d_shape[0] * m.packing, m.d_width, m.d_norm, m.extra_layers)
+            body: nn.Module = DCGANBody(shape[-1], d_shape[0] * m.packing, m.d_width, m.d_norm, m.extra_layers,
+                                        m.d_stage_layers)
         else:
             G = MLPGenerator(self.latent_dim, shape, m.mlp_width, m.mlp_depth, bounded=self.data.is_image)
             body = MLPBody((d_shape[0] * m.packing, *d_shape[1:]), m.mlp_width, m.mlp_depth)

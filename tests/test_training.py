@@ -57,7 +57,6 @@ def test_extra_layers_add_stride_one_convolutions_without_changing_shapes() -> N
     assert not torch.nn.utils.parametrize.is_parametrized(g_extra, "weight")
 
 
-
 def test_d_stage_layers_add_a_stride_one_convolution_at_the_input_and_after_every_stage() -> None:
     body = DCGANBody(16, 3, 8, "none", stage_layers=1)
     convs = [(c.in_channels, c.out_channels, c.kernel_size, c.stride) for c in body.modules() if isinstance(c, torch.nn.Conv2d)]
@@ -74,6 +73,7 @@ def test_d_stage_layers_add_a_stride_one_convolution_at_the_input_and_after_ever
     d_convs = [m for m in nets["D"].modules() if isinstance(m, torch.nn.Conv2d)]
     assert len(d_convs) == 5 and all(torch.nn.utils.parametrize.is_parametrized(c, "weight") for c in d_convs)
     assert not [m for m in nets["G"].modules() if isinstance(m, torch.nn.Conv2d) and m.stride == (1, 1)]
+
 
 def tiny_config(steps: int, **train: object) -> Config:
     return Config(

@@ -27,6 +27,14 @@ TINY_OVERRIDES = {
 
 
 @pytest.fixture(autouse=True)
+def outside_the_checkout(tmp_path_factory, monkeypatch):
+    """Each test runs from a scratch directory of its own, so what the code writes relative to the
+    working directory (the CLI's error logs under outputs/logs, MLflow's local model folders) lands
+    there, never in the checkout under test."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+@pytest.fixture(autouse=True)
 def isolated_tracking_uri():
     """Each test starts without MLFLOW_TRACKING_URI: mlflow.set_tracking_uri (called by
     tracking.connect) exports it, which would point later tests at an earlier test's store."""

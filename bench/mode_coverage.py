@@ -38,6 +38,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.digits_quality import pool_to_8x8  # noqa: E402
 from ganpipe.config import DataConfig, PipelineSpec, load_config  # noqa: E402
 from ganpipe.data import get_dataset  # noqa: E402
 from ganpipe.data.prepared import PreparedData  # noqa: E402
@@ -197,11 +198,8 @@ def real_floor(dataset: str) -> dict[str, float]:
 
 
 def as_digit_pixels(images: np.ndarray) -> np.ndarray:
-    """(N, C, H, W) in [-1, 1] -> (N * C, 64): each channel average-pooled to 8x8, in the 0..16 scale
-    of scikit-learn's digits."""
-    factor = images.shape[-1] // 8
-    channels = images.reshape(-1, 8, factor, 8, factor).mean(axis=(2, 4))
-    return ((channels + 1.0) * 8.0).reshape(len(channels), 64)
+    """(N, C, H, W) in [-1, 1] -> (N * C, 64): each channel as the SVC judge reads it."""
+    return pool_to_8x8((images.reshape(-1, 1, *images.shape[2:]) + 1.0) / 2.0)
 
 
 @functools.cache

@@ -8,33 +8,56 @@ import torch.nn.functional as F
 from ganpipe.config import EvaluatorConfig
 from ganpipe.data.prepared import PreparedData
 from ganpipe.loop import step_generator
-from ganpipe.nets.classifier import DigitsClassifier, ImageClassifier
+from ganpipe.nets.classifier import ClassifierEnsemble, DigitsClassifier, ImageClassifier, SingleImageClassifier
 
 
-def train_classifier(data: PreparedData, config: EvaluatorConfig, progress: bool = True) -> tuple[DigitsClassifier, float]:
-    """Fit on the training split; return the classifier and its test accuracy."""
+def train_classifier(data: PreparedData, config: EvaluatorConfig, progress: bool = True) -> tuple[SingleImageClassifier, float]:
+    """Fit on the training split (`config.members` classifiers, seeds seed, seed+1, ...: an
+    ensemble when more than one); return it and its test accuracy."""
+    members = [train_member(data, config, config.seed + k, progress) for k in range(config.members)]
+    classifier = members[0] if len(members) == 1 else ClassifierEnsemble(members).eval()
+    return classifier, accuracy(classifier, torch.from_numpy(data.test_x), torch.from_numpy(data.test_y))
+
+
+def train_member(data: PreparedData, config: EvaluatorConfig, seed: int, progress: bool) -> DigitsClassifier:
     from tqdm import tqdm
 
-    torch.manual_seed(config.seed)
+    torch.manual_seed(seed)
     num_classes = int(data.train_y.max()) + 1
     channels, image_size = data.sample_shape[0], data.sample_shape[-1]
     classifier = DigitsClassifier(image_size, channels, num_classes)
     optimizer = torch.optim.Adam(classifier.parameters(), lr=config.lr)
     images, labels = torch.from_numpy(data.train_x), torch.from_numpy(data.train_y)
+    total_steps = config.epochs * -(-len(images) // config.batch_size)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, (lambda step: 1 - step / total_steps) if config.lr_schedule == "linear_decay" else (lambda step: 1.0))
     classifier.train()
     for epoch in tqdm(range(config.epochs), desc="train evaluator", disable=not progress):
-        order = torch.randperm(len(images), generator=step_generator(config.seed, epoch, 0))
+        order = torch.randperm(len(images), generator=step_generator(seed, epoch, 0))
         for start in range(0, len(images), config.batch_size):
             index = order[start : start + config.batch_size]
             # A pixel of jitter keeps the features from keying on exact stroke positions.
-            shift = tuple(torch.randint(-1, 2, (2,)).tolist())
-            batch = torch.roll(images[index], shifts=shift, dims=(2, 3))
+            dy, dx = torch.randint(-1, 2, (2,)).tolist()
+            batch = jitter(images[index], dy, dx, wrap=image_size >= 16)
             loss = F.cross_entropy(classifier(batch), labels[index])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-    classifier.eval()
-    return classifier, accuracy(classifier, torch.from_numpy(data.test_x), torch.from_numpy(data.test_y))
+            schedule.step()
+    return classifier.eval()
+
+
+def jitter(images: torch.Tensor, dy: int, dx: int, wrap: bool) -> torch.Tensor:
+    """Images shifted by (dy, dx) pixels. Below 16 px the uncovered edge is background (-1): at
+    8x8 a wrapped-around row is an eighth of the digit. From 16 px up the shift wraps around, as
+    the evaluators behind the published 16 and 32 px numbers were trained."""
+    if wrap:
+        return torch.roll(images, shifts=(dy, dx), dims=(2, 3))
+    height, width = images.shape[2:]
+    shifted = torch.full_like(images, -1.0)
+    shifted[:, :, max(dy, 0) : height + min(dy, 0), max(dx, 0) : width + min(dx, 0)] = \
+        images[:, :, max(-dy, 0) : height + min(-dy, 0), max(-dx, 0) : width + min(-dx, 0)]
+    return shifted
 
 
 @torch.no_grad()

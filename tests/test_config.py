@@ -35,6 +35,8 @@ def run_cli(capsys, *args: str) -> tuple[int, str]:
         ("data.image_size=24", "data.image_size=24: must be a power of two"),
         ("registry.guards.ssim.tolerance=0.1", "registry.guards.ssim.direction is required"),
         ("train.r1_every=0", "train.r1_every=0"),
+        ("eval.evaluator.members=0", "eval.evaluator.members=0"),
+        ("eval.evaluator.lr_schedule=cosine", "eval.evaluator.lr_schedule='cosine'"),
     ],
 )
 def test_bad_override_is_one_line_exit_2(capsys, override: str, expected: str) -> None:

@@ -101,6 +101,7 @@ def test_evaluate_on_stacked_digits_counts_modes_of_1000(tmp_path) -> None:
     from ganpipe.loop import TrainingState
     from ganpipe.paths import ProjectPaths
     from ganpipe.stages import evaluate, prepare, train_evaluator
+    from ganpipe.stages.evaluator import load_evaluator
     from ganpipe.variants import build_variant
 
     repo = Path(__file__).resolve().parents[1]
@@ -111,6 +112,8 @@ def test_evaluate_on_stacked_digits_counts_modes_of_1000(tmp_path) -> None:
     paths = ProjectPaths(tmp_path)
     prepare(config, "stacked_digits", paths)
     assert train_evaluator(config, "stacked_digits", paths)["evaluator_test_accuracy"] > 0.5
+    reader = load_evaluator(paths, "stacked_digits")
+    assert len(reader.inner.members) == config.eval.evaluator.members == 5  # datasets.stacked_digits reads by ensemble
     torch.manual_seed(0)
     variant = build_variant("dcgan", config, (3, 8, 8))
     nets = variant.build_nets()
@@ -121,3 +124,80 @@ def test_evaluate_on_stacked_digits_counts_modes_of_1000(tmp_path) -> None:
     assert metrics["modes_total"] == 1000 and 1 <= metrics["modes_covered"] <= 300
     assert metrics["mode_kl"] > 0 and "classes_covered" not in metrics
     assert {"fid_stacked_digits", "precision", "recall", "density", "coverage"} <= set(metrics)
+
+
+def test_ensemble_reads_the_mean_probability_and_embeds_with_its_first_member() -> None:
+    from ganpipe.nets.classifier import ClassifierEnsemble
+
+    torch.manual_seed(0)
+    members = [DigitsClassifier(8, 1, feature_dim=6).eval() for _ in range(3)]
+    ensemble = ClassifierEnsemble(members).eval()
+    images = torch.rand(10, 1, 8, 8) * 2 - 1
+    with torch.no_grad():
+        mean_probs = torch.stack([m(images).softmax(1) for m in members]).mean(0)
+        assert torch.allclose(ensemble(images).exp(), mean_probs, atol=1e-6)
+        assert torch.equal(ensemble.features(images), members[0].features(images))
+    assert (ensemble.num_features, ensemble.num_classes, ensemble.image_size) == (6, 10, 8)
+
+
+def test_small_images_reach_4x4_maps_without_interpolating_up() -> None:
+    """At 8x8 the last conv maps are 4x4 already: the adaptive pool passes them through."""
+    seen = []
+    for size in (8, 16):
+        classifier = DigitsClassifier(size, 1).eval()
+        pool = next(layer for layer in classifier.body if isinstance(layer, torch.nn.AdaptiveAvgPool2d))
+        hook = pool.register_forward_hook(lambda module, args, out: seen.append((args[0].shape[-1], out.shape[-1])))
+        classifier(torch.zeros(2, 1, size, size))
+        hook.remove()
+    assert seen == [(4, 4), (4, 4)]
+
+
+def test_jitter_fills_background_below_16px_and_wraps_above() -> None:
+    from ganpipe.evaluator import jitter
+
+    images = torch.arange(16.0).reshape(1, 1, 4, 4)
+    down_right = jitter(images, 1, 1, wrap=False)
+    assert torch.equal(down_right[0, 0, 1:, 1:], images[0, 0, :3, :3])
+    assert (down_right[0, 0, 0] == -1).all() and (down_right[0, 0, :, 0] == -1).all()
+    up_left = jitter(images, -1, -1, wrap=False)
+    assert torch.equal(up_left[0, 0, :3, :3], images[0, 0, 1:, 1:]) and (up_left[0, 0, 3] == -1).all()
+    assert torch.equal(jitter(images, 1, 0, wrap=True), torch.roll(images, (1, 0), (2, 3)))
+    assert torch.equal(jitter(images, 0, 0, wrap=False), images)
+
+
+def test_evaluator_members_train_with_their_own_seeds_and_round_trip(tmp_path) -> None:
+    from ganpipe.config import EvaluatorConfig
+    from ganpipe.data.prepared import PreparedData
+    from ganpipe.evaluator import train_classifier
+    from ganpipe.nets.classifier import ClassifierEnsemble
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (64, 1, 8, 8)).astype(np.float32)
+    y = np.arange(64) % 4
+    data = PreparedData(train_x=x, train_y=y, test_x=x[:16], test_y=y[:16], manifest={"info": {}})
+    config = EvaluatorConfig(epochs=1, batch_size=16, members=2, seed=3, lr_schedule="linear_decay")
+    ensemble, accuracy = train_classifier(data, config, progress=False)
+    single, _ = train_classifier(data, config.model_copy(update={"members": 1, "seed": 4}), progress=False)
+    assert isinstance(ensemble, ClassifierEnsemble) and 0.0 <= accuracy <= 1.0
+    for a, b in zip(ensemble.members[1].state_dict().values(), single.state_dict().values()):
+        assert torch.equal(a, b)  # member k is the single classifier of seed + k
+    assert not torch.equal(ensemble.members[0].head.weight, ensemble.members[1].head.weight)
+
+
+def test_evaluator_checkpoint_errors_name_the_file(tmp_path) -> None:
+    from ganpipe.errors import GanpipeError
+    from ganpipe.paths import ProjectPaths
+    from ganpipe.stages.evaluator import load_evaluator
+
+    paths = ProjectPaths(tmp_path)
+    target = paths.evaluator("digits")
+    target.parent.mkdir(parents=True)
+    old = DigitsClassifier(16, 1, 10)
+    # saved before ensembles: one "state_dict"; it still loads where the architecture is unchanged
+    torch.save({"state_dict": old.state_dict(), "image_size": 16, "channels": 1, "num_classes": 10}, target)
+    loaded = load_evaluator(paths, "digits")
+    assert torch.equal(loaded.head.weight, old.head.weight)
+    # the same weights declared 8x8: another body, so a clear error rather than a torch traceback
+    torch.save({"state_dict": old.state_dict(), "image_size": 8, "channels": 1, "num_classes": 10}, target)
+    with pytest.raises(GanpipeError, match=str(target)):
+        load_evaluator(paths, "digits")

@@ -151,6 +151,8 @@ class EvaluatorConfig(Section):
     epochs: int = Field(15, ge=1)
     batch_size: int = Field(64, ge=1)
     lr: float = Field(1e-3, gt=0)
+    lr_schedule: Literal["constant", "linear_decay"] = "constant"
+    members: int = Field(1, ge=1)
     seed: int = 0
 
 

@@ -6,25 +6,39 @@ image dataset with labels trains this network on its training split (the evaluat
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
 
 class DigitsClassifier(nn.Module):
-    """Images in [-1, 1] -> class logits; `features()` gives the FID embedding."""
+    """Images in [-1, 1] -> class logits; `features()` gives the FID embedding.
+
+    From 16 px up, three conv stages pooled to 4x4 maps. Below 16 px (the digits' own 8x8) one
+    pooling step already reaches 4x4: two conv pairs around it, rather than pooling to 2x2 and
+    interpolating back up.
+    """
 
     def __init__(self, image_size: int, channels: int = 1, num_classes: int = 10, feature_dim: int = 64) -> None:
         super().__init__()
         self.image_size = image_size
         self.channels = channels
         self.num_features = feature_dim
-        self.body = nn.Sequential(
-            nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(True), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(True), nn.MaxPool2d(2),
-            nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(True), nn.AdaptiveAvgPool2d(4),
-            nn.Flatten(),
-            nn.Linear(64 * 16, feature_dim), nn.ReLU(True),
-        )
+        if image_size < 16:
+            convs = [
+                nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(True), nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(True),
+                nn.MaxPool2d(2),
+                nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(True), nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(True),
+                nn.AdaptiveAvgPool2d(4),
+            ]
+        else:
+            convs = [
+                nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(True), nn.MaxPool2d(2),
+                nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(True), nn.MaxPool2d(2),
+                nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(True), nn.AdaptiveAvgPool2d(4),
+            ]
+        self.body = nn.Sequential(*convs, nn.Flatten(), nn.Linear(64 * 16, feature_dim), nn.ReLU(True))
         self.head = nn.Linear(feature_dim, num_classes)
         self.num_classes = num_classes
 
@@ -35,6 +49,30 @@ class DigitsClassifier(nn.Module):
         return self.head(self.features(images))
 
 
+class ClassifierEnsemble(nn.Module):
+    """Independently seeded classifiers read as one: log of their mean class probabilities.
+
+    A single small classifier's reading of an ambiguous sample depends on its seed; averaging
+    several makes the class read (modes, KL, IS) a property of the data rather than of one seed.
+    FID's embedding stays the first member's features, so its dimension does not grow with the
+    ensemble (a probe on a few hundred samples needs far more samples than dimensions).
+    """
+
+    def __init__(self, members: list[DigitsClassifier]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        first = members[0]
+        self.image_size, self.channels = first.image_size, first.channels
+        self.num_features, self.num_classes = first.num_features, first.num_classes
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        return self.members[0].features(images)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        log_probs = torch.stack([member(images).log_softmax(1) for member in self.members])
+        return log_probs.logsumexp(0) - math.log(len(self.members))
+
+
 class ChannelwiseClassifier(nn.Module):
     """A single-channel classifier applied to each channel of a stacked image.
 
@@ -43,7 +81,7 @@ class ChannelwiseClassifier(nn.Module):
     logits are the joint log-probabilities of the independent per-channel predictions.
     """
 
-    def __init__(self, inner: DigitsClassifier, channels: int) -> None:
+    def __init__(self, inner: DigitsClassifier | ClassifierEnsemble, channels: int) -> None:
         super().__init__()
         self.inner = inner
         self.channels = channels
@@ -66,4 +104,5 @@ class ChannelwiseClassifier(nn.Module):
         return joint
 
 
-ImageClassifier = DigitsClassifier | ChannelwiseClassifier
+SingleImageClassifier = DigitsClassifier | ClassifierEnsemble
+ImageClassifier = DigitsClassifier | ClassifierEnsemble | ChannelwiseClassifier

@@ -12,7 +12,7 @@ from ganpipe.data.prepared import PreparedData, load_prepared
 from ganpipe.data.stacked import channel_labels
 from ganpipe.errors import GanpipeError
 from ganpipe.evaluator import train_classifier
-from ganpipe.nets.classifier import ChannelwiseClassifier, DigitsClassifier, ImageClassifier
+from ganpipe.nets.classifier import ChannelwiseClassifier, ClassifierEnsemble, DigitsClassifier, ImageClassifier
 from ganpipe.paths import ProjectPaths
 from ganpipe.stages.common import write_json
 
@@ -75,9 +75,10 @@ def train_evaluator(config: Config, dataset: str, paths: ProjectPaths) -> dict[s
     inner = classifier.inner if stacked else classifier
     target = paths.evaluator(dataset)
     target.parent.mkdir(parents=True, exist_ok=True)
+    members = list(inner.members) if isinstance(inner, ClassifierEnsemble) else [inner]
     torch.save(
         {
-            "state_dict": inner.state_dict(),
+            "state_dicts": [member.state_dict() for member in members],
             "image_size": inner.image_size,
             "channels": inner.channels,
             "num_classes": inner.num_classes,
@@ -98,8 +99,16 @@ def load_evaluator(paths: ProjectPaths, dataset: str) -> ImageClassifier:
     if not path.is_file():
         raise GanpipeError(f"{path}: evaluator not found; run `ganpipe evaluator --dataset {dataset}` first")
     saved = torch.load(path, map_location="cpu", weights_only=True)
-    classifier = DigitsClassifier(saved["image_size"], saved["channels"], saved["num_classes"])
-    classifier.load_state_dict(saved["state_dict"])
+    members = []
+    for state_dict in saved.get("state_dicts") or [saved["state_dict"]]:  # "state_dict": one, saved before ensembles
+        member = DigitsClassifier(saved["image_size"], saved["channels"], saved["num_classes"])
+        try:
+            member.load_state_dict(state_dict)
+        except RuntimeError as exc:
+            raise GanpipeError(f"{path}: does not fit this ganpipe's classifier (saved by another version?); "
+                               f"rerun `ganpipe evaluator --dataset {dataset}`\n{exc}") from None
+        members.append(member.eval())
+    classifier = members[0] if len(members) == 1 else ClassifierEnsemble(members)
     if saved.get("stacked_channels"):
         return ChannelwiseClassifier(classifier, saved["stacked_channels"]).eval()
     return classifier.eval()

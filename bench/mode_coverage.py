@@ -19,6 +19,7 @@ the last step only.
     python bench/mode_coverage.py --datasets grid25 --rows "gan + R1 (recommended)" --seeds 1 --set model.latent_components=25
     python bench/mode_coverage.py --datasets grid25 --rows "gan + R1, batch 64, 100k steps (best)" --seeds 5 --threads 1
     python bench/mode_coverage.py --datasets stacked_digits --rows "pacsngan2 + EMA (recommended)" --seeds 1 --first-seed 2 --threads 1
+    python bench/mode_coverage.py --datasets stacked_digits --rows "pacsngan2 + EMA, 48k steps" --seeds 1 --first-seed 0 --threads 1 --samples-dir s/
 """
 
 from __future__ import annotations

@@ -7,15 +7,15 @@ import torch.nn.functional as F
 
 from ganpipe.config import EvaluatorConfig
 from ganpipe.data.prepared import PreparedData
-from ganpipe.loop import step_generator
-from ganpipe.nets.classifier import ClassifierEnsemble, DigitsClassifier, ImageClassifier, SingleImageClassifier
+from ganpipe.loop import schedule_factor, step_generator
+from ganpipe.nets.classifier import DigitsClassifier, ImageClassifier, SingleImageClassifier, as_one_classifier
 
 
 def train_classifier(data: PreparedData, config: EvaluatorConfig, progress: bool = True) -> tuple[SingleImageClassifier, float]:
     """Fit on the training split (`config.members` classifiers, seeds seed, seed+1, ...: an
     ensemble when more than one); return it and its test accuracy."""
     members = [train_member(data, config, config.seed + k, progress) for k in range(config.members)]
-    classifier = members[0] if len(members) == 1 else ClassifierEnsemble(members).eval()
+    classifier = as_one_classifier(members)
     return classifier, accuracy(classifier, torch.from_numpy(data.test_x), torch.from_numpy(data.test_y))
 
 
@@ -29,8 +29,7 @@ def train_member(data: PreparedData, config: EvaluatorConfig, seed: int, progres
     optimizer = torch.optim.Adam(classifier.parameters(), lr=config.lr)
     images, labels = torch.from_numpy(data.train_x), torch.from_numpy(data.train_y)
     total_steps = config.epochs * -(-len(images) // config.batch_size)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, (lambda step: 1 - step / total_steps) if config.lr_schedule == "linear_decay" else (lambda step: 1.0))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: schedule_factor(config.lr_schedule, step, total_steps))
     classifier.train()
     for epoch in tqdm(range(config.epochs), desc="train evaluator", disable=not progress):
         order = torch.randperm(len(images), generator=step_generator(seed, epoch, 0))

@@ -99,10 +99,15 @@ def update_ema(ema: nn.Module, net: nn.Module, decay: float) -> None:
 def learning_rate_factor(train: TrainConfig, step: int) -> float:
     """The schedule as a pure function of the step, so a resumed run continues it exactly:
     constant, or constant then linear decay to zero (as in CycleGAN)."""
-    if train.lr_schedule == "constant":
+    return schedule_factor(train.lr_schedule, step, train.steps, train.decay_start)
+
+
+def schedule_factor(schedule: str, step: int, steps: int, decay_start: float = 0.0) -> float:
+    """`constant`: 1; `linear_decay`: 1 until decay_start x steps, then linearly to 0 at `steps`."""
+    if schedule == "constant":
         return 1.0
-    start = int(train.decay_start * train.steps)
-    return 1.0 if step < start else max(0.0, 1.0 - (step - start) / max(1, train.steps - start))
+    start = int(decay_start * steps)
+    return 1.0 if step < start else max(0.0, 1.0 - (step - start) / max(1, steps - start))
 
 
 def set_learning_rates(optimizers: dict[str, torch.optim.Optimizer], train: TrainConfig, step: int) -> None:

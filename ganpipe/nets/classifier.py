@@ -73,6 +73,15 @@ class ClassifierEnsemble(nn.Module):
         return log_probs.logsumexp(0) - math.log(len(self.members))
 
 
+def as_one_classifier(members: list[DigitsClassifier]) -> DigitsClassifier | ClassifierEnsemble:
+    """One member as itself, several as their ensemble."""
+    return members[0].eval() if len(members) == 1 else ClassifierEnsemble(members).eval()
+
+
+def members_of(classifier: DigitsClassifier | ClassifierEnsemble) -> list[DigitsClassifier]:
+    return list(classifier.members) if isinstance(classifier, ClassifierEnsemble) else [classifier]
+
+
 class ChannelwiseClassifier(nn.Module):
     """A single-channel classifier applied to each channel of a stacked image.
 

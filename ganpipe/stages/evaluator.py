@@ -12,7 +12,7 @@ from ganpipe.data.prepared import PreparedData, load_prepared
 from ganpipe.data.stacked import channel_labels
 from ganpipe.errors import GanpipeError
 from ganpipe.evaluator import train_classifier
-from ganpipe.nets.classifier import ChannelwiseClassifier, ClassifierEnsemble, DigitsClassifier, ImageClassifier
+from ganpipe.nets.classifier import ChannelwiseClassifier, DigitsClassifier, ImageClassifier, as_one_classifier, members_of
 from ganpipe.paths import ProjectPaths
 from ganpipe.stages.common import write_json
 
@@ -75,10 +75,9 @@ def train_evaluator(config: Config, dataset: str, paths: ProjectPaths) -> dict[s
     inner = classifier.inner if stacked else classifier
     target = paths.evaluator(dataset)
     target.parent.mkdir(parents=True, exist_ok=True)
-    members = list(inner.members) if isinstance(inner, ClassifierEnsemble) else [inner]
     torch.save(
         {
-            "state_dicts": [member.state_dict() for member in members],
+            "state_dicts": [member.state_dict() for member in members_of(inner)],
             "image_size": inner.image_size,
             "channels": inner.channels,
             "num_classes": inner.num_classes,
@@ -108,7 +107,7 @@ def load_evaluator(paths: ProjectPaths, dataset: str) -> ImageClassifier:
             raise GanpipeError(f"{path}: does not fit this ganpipe's classifier (saved by another version?); "
                                f"rerun `ganpipe evaluator --dataset {dataset}`\n{exc}") from None
         members.append(member.eval())
-    classifier = members[0] if len(members) == 1 else ClassifierEnsemble(members)
+    classifier = as_one_classifier(members)
     if saved.get("stacked_channels"):
         return ChannelwiseClassifier(classifier, saved["stacked_channels"]).eval()
     return classifier.eval()
